@@ -1,0 +1,132 @@
+"""The vocabulary of checks: draw inputs, run a scenario in the child, compare.
+
+A task's check function reads as one line per case; helpers here carry the work and
+stop at the first failure with a message for the student (``CheckFailed``). Whatever
+keeps the task from being graded at all (a missing name, a crash, a hang) is a
+``TaskError``.
+"""
+from __future__ import annotations
+
+import torch
+
+from autograder import messages
+from autograder.runner import ChildFailure, Session
+from autograder.tasks import Task
+
+
+class CheckFailed(Exception):
+    def __init__(self, check: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.check, self.message, self.hint = check, message, hint
+
+
+class TaskError(Exception):
+    """The task could not be graded: its code is missing, did not run, or killed the child."""
+
+
+def _shape(shape) -> str:
+    return str(tuple(shape))
+
+
+class TaskContext:
+    def __init__(self, task: Task, session: Session, seed: int):
+        self.task = task
+        self.session = session
+        self.scratch = session.scratch
+        self.generator = torch.Generator().manual_seed(seed)
+        self.passed: list[str] = []  # names of the checks that passed, in order
+
+    # -- inputs -----------------------------------------------------------------
+    def randn(self, *shape, scale: float = 1.0) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.generator) * scale
+
+    def randint(self, low: int, high: int, shape=()) -> torch.Tensor:
+        return torch.randint(low, high, shape, generator=self.generator)
+
+    # -- running ----------------------------------------------------------------
+    def scenario(self, name: str, function: str, /, **kwargs) -> dict:
+        try:
+            reply = self.session.scenario(self.task.id, name, **kwargs)
+        except ChildFailure as exc:
+            raise TaskError(messages.CRASHED.format(reason=exc, function=function)) from None
+        if reply.get("ok") is not True or not isinstance(reply.get("value"), dict):
+            problem = reply.get("missing") or reply.get("crashed") or "the child's reply was malformed"
+            raise TaskError(messages.MISSING.format(problem=problem))
+        return reply["value"]
+
+    def call(self, name: str, *args, expect_raise: bool = False, **options) -> dict:
+        """Call the student's ``name(*args)``; a raise fails the task unless expected."""
+        reply = self.scenario("call", name, name=name, args=list(args), **options)
+        if reply["raised"] and not expect_raise:
+            raise self.raised(name, reply["raised"])
+        return reply
+
+    def layer(self, cls: str, init_args=(), call_args=(), out_g=None, standins=()) -> dict:
+        reply = self.scenario("layer", cls, cls=cls, init_args=list(init_args),
+                              call_args=list(call_args), out_g=out_g, standins=list(standins))
+        if reply["raised"]:
+            method = {"construct": "__init__", "call": "__call__", "backward": "backward"}
+            raise self.raised(f"{cls}.{method.get(reply['stage'], reply['stage'])}", reply["raised"])
+        return reply
+
+    @staticmethod
+    def raised(function: str, raised: dict) -> CheckFailed:
+        if not isinstance(raised, dict):
+            return CheckFailed("runs", f"{function} failed")
+        if raised.get("type") == "NotImplementedError":
+            return CheckFailed("implemented", messages.NOT_IMPLEMENTED.format(function=function))
+        where = f" ({raised['where']})" if raised.get("where") else ""
+        return CheckFailed("runs", messages.RAISED.format(
+            function=function, type=raised.get("type"), message=raised.get("message"), where=where))
+
+    # -- comparing --------------------------------------------------------------
+    def expect(self, condition: bool, check: str, message: str, hint: str = "") -> None:
+        if not condition:
+            raise CheckFailed(check, message, hint)
+        self.passed.append(check)
+
+    def expect_tensor(self, got, expected: torch.Tensor, what: str, *, rtol: float = 1e-4,
+                      atol: float = 1e-5, hints=(), values: bool = True) -> torch.Tensor:
+        """shape -> dtype -> values; ``hints`` are ``(hint_key, predicate(got))`` pairs."""
+        if not isinstance(got, torch.Tensor):
+            kind = got.get("__type__") if isinstance(got, dict) else type(got).__name__
+            hint = messages.HINTS["numpy_returned"] if "numpy" in str(kind) else ""
+            raise CheckFailed("type", messages.WRONG_TYPE.format(
+                what=what, expected="torch.Tensor", got=kind), hint)
+        self.expect(got.shape == expected.shape, "shape", messages.SHAPE.format(
+            what=what, got=_shape(got.shape), expected=_shape(expected.shape)), self._hint(got, hints))
+        self.expect(got.dtype == expected.dtype, "dtype", messages.DTYPE.format(
+            what=what, got=got.dtype, expected=expected.dtype))
+        if not values:
+            return got
+        if not torch.isfinite(got).all() and torch.isfinite(expected).all():
+            raise CheckFailed("values", messages.NOT_FINITE.format(what=what), self._hint(got, hints))
+        if not torch.allclose(got.double(), expected.double(), rtol=rtol, atol=atol):
+            raise CheckFailed("values", _values_message(got, expected, what), self._hint(got, hints))
+        self.passed.append("values")
+        return got
+
+    @staticmethod
+    def _hint(got, hints) -> str:
+        for key, predicate in hints:
+            try:
+                if predicate(got):
+                    return messages.HINTS[key]
+            except (RuntimeError, TypeError, ValueError):
+                continue
+        return ""
+
+
+def _values_message(got: torch.Tensor, expected: torch.Tensor, what: str) -> str:
+    difference = (got.double() - expected.double()).abs()
+    flat = int(difference.argmax()) if difference.numel() else 0
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), expected.shape)) \
+        if expected.dim() else ()
+    return messages.VALUES.format(what=what, difference=float(difference.max()), index=index,
+                                  expected=float(expected[index]), got=float(got[index]))
+
+
+def close(a, b, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    """For hint predicates: same shape and close values."""
+    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(
+        a.double(), b.double(), rtol=rtol, atol=atol)

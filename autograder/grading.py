@@ -1,0 +1,96 @@
+"""Grading one submission: load it into a child, run every task's checks, score.
+
+This is the trusted side: it draws the inputs, holds the oracle and decides every
+score. Nothing from the child counts unless it came back as plain data and matched.
+"""
+from __future__ import annotations
+
+import os
+import random
+import zlib
+from pathlib import Path
+from typing import Callable
+
+from autograder import messages, submission
+from autograder.checking import CheckFailed, TaskContext, TaskError
+from autograder.checks import CHECKS
+from autograder.results import ERROR, FAILED, PASSED, SubmissionResult, TaskResult
+from autograder.runner import Session
+from autograder.tasks import Task, select
+
+
+def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = None,
+          progress: Callable[[TaskResult], None] | None = None) -> SubmissionResult:
+    """Grade a lesson file or a folder of them; ``task_ids`` narrows the tasks graded.
+
+    A single file is graded alone, with the other lessons beside it loaded (lesson 02
+    imports lesson 01) but not graded. A folder is graded for every lesson; a lesson
+    file that is missing fails its tasks with a message saying so.
+    """
+    path = Path(path)
+    seed = random.SystemRandom().randrange(2**31) if seed is None else seed
+    folder = path if path.is_dir() else path.parent
+    found = submission.find_lesson_files(path)
+    if path.is_file():
+        found = {**submission.find_lesson_files(folder), **found}
+    lesson_files = [submission.read_lesson(lesson, found.get(stem))
+                    for stem, lesson in submission.LESSONS.items()]
+    graded_lessons = set(submission.find_lesson_files(path)) if path.is_file() else None
+    tasks = [t for t in select(task_ids) if graded_lessons is None or t.lesson in graded_lessons]
+    results: dict[str, TaskResult] = {}
+    with Session(lesson_files) as session:
+        session.load()
+        for task in tasks:
+            lesson_file = next(f for f in lesson_files if f.lesson.stem == task.lesson)
+            result = grade_task(task, session, lesson_file, _task_seed(seed, task), results)
+            results[task.id] = result
+            if progress:
+                progress(result)
+    return SubmissionResult(tasks=list(results.values()), path=str(path), seed=seed)
+
+
+def _task_seed(seed: int, task: Task) -> int:
+    return zlib.crc32(f"{seed}:{task.id}".encode())
+
+
+def grade_task(task: Task, session: Session, lesson_file: submission.LessonFile, seed: int,
+               earlier: dict[str, TaskResult]) -> TaskResult:
+    result = TaskResult(id=task.id, name=task.name, max_score=task.points, status=PASSED)
+    if task.id in session.problems:
+        missing_file = lesson_file.path is None
+        result.status = FAILED if missing_file else ERROR
+        result.message = _compose(task, session.problems[task.id], "", lesson_file)
+        return result
+    context = TaskContext(task, session, seed)
+    try:
+        CHECKS[task.id](context)
+    except CheckFailed as failure:
+        result.status = FAILED
+        result.message = _compose(task, failure.message, failure.hint, lesson_file, earlier)
+    except TaskError as error:
+        result.status = ERROR
+        notes = session.cell_failures.get(task.lesson, [])
+        hint = f"Note: {notes[0]}" if notes and "not defined" in str(error) else ""
+        result.message = _compose(task, str(error), hint, lesson_file, earlier)
+    return result
+
+
+def _compose(task: Task, problem: str, hint: str, lesson_file: submission.LessonFile,
+             earlier: dict[str, TaskResult] | None = None) -> str:
+    parts = [f"Task {task.id} ({task.name}): {problem}."]
+    failed_dependencies = [d for d in task.depends if d in (earlier or {}) and earlier[d].status != PASSED]
+    if failed_dependencies:
+        parts.append(messages.DEPENDS.format(task=", ".join(failed_dependencies)))
+    if hint:
+        parts.append(hint)
+    parts.append(messages.EDIT.format(names=", ".join(task.names), file=_display(lesson_file)))
+    return " ".join(parts)
+
+
+def _display(lesson_file: submission.LessonFile) -> str:
+    if lesson_file.path is None:
+        return lesson_file.lesson.filename
+    try:
+        return os.path.relpath(lesson_file.path)
+    except ValueError:
+        return str(lesson_file.path)

@@ -1,0 +1,44 @@
+"""Every sentence the grader says to a student, as templates in one place."""
+
+NOT_IMPLEMENTED = "{function} is not implemented yet: it raises NotImplementedError"
+RAISED = "{function} raised {type}: {message}{where}"
+SHOULD_RAISE = "{function} should raise {expected} {when}, but it returned normally"
+WRONG_TYPE = "{what} should be a {expected}, got {got}"
+SHAPE = "{what} has shape {got}, expected {expected}"
+DTYPE = "{what} has dtype {got}, expected {expected}"
+VALUES = ("{what} is wrong: largest difference {difference:.4g} at index {index} "
+          "(expected {expected:.6g}, got {got:.6g})")
+NOT_FINITE = "{what} contains NaN or infinite values"
+NOT_SET = "{what} was not set: {hint}"
+MUTATED = "{function} changed its input {argument}; it must leave its inputs untouched"
+ALIASED = "{function} returned its input {argument} itself; it must return a new tensor"
+MISSING = "{problem}"
+CRASHED = "grading stopped: {reason} while running {function}"
+DEPENDS = "(this task builds on Task {task}, which fails: fix that first)"
+EDIT = "Edit {names} in {file}."
+
+HINTS = {
+    "mse_broadcast": ("Hint: `output - targ` with output (n, 1) and targ (n,) broadcasts to an "
+                      "(n, n) matrix; take the last dimension off the output first "
+                      "(`output.squeeze(-1)`)."),
+    "transposed_weight_grad": ("Hint: your weight gradient is the transpose of the right one: "
+                               "w.g must have w's shape (n_in, n_out), i.e. inp.t() @ out.g."),
+    "missing_factor_2": "Hint: the result is half the expected value: d(x²)/dx is 2x.",
+    "extra_factor_2": "Hint: the result is twice the expected value: look for a doubled factor 2.",
+    "missing_mean": ("Hint: the result is n times the expected value: the mean over the n rows "
+                     "divides by n, and so does its gradient."),
+    "bias_grad_mean": ("Hint: b.g is the mean of out.g over the batch; the bias gradient is the "
+                       "sum over the batch (`out.g.sum(0)`)."),
+    "fan_in_vs_fan_out": ("Hint: the standard deviation matches sqrt(2 / n_out). He init scales by "
+                          "the fan-in, n_in; with PyTorch's init on our (n_in, n_out) layout that "
+                          "is mode='fan_out', because PyTorch reads dim 0 as the fan-out."),
+    "relu_grad_at_zero": ("Hint: the gradient is wrong only where the input is exactly 0; relu's "
+                          "gradient there is taken as 0, as autograd does (use `inp > 0`, not "
+                          "`inp >= 0`)."),
+    "relu_in_place": "Hint: `x.clamp_min_(0.)` and `x[x < 0] = 0` change x itself; use `x.clamp_min(0.)`.",
+    "grad_shape_squeezed": ("Hint: inp.g must have inp's shape (n, 1); add the last dimension back "
+                            "with `.unsqueeze(-1)`."),
+    "numpy_returned": "Hint: convert the numpy arrays to tensors (`torch.tensor(...)`).",
+    "no_inner_dim_check": ("Hint: check that the inner dimensions agree (`assert ac == br`) before "
+                           "multiplying."),
+}

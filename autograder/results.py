@@ -1,0 +1,72 @@
+"""Results: ``CheckResult -> TaskResult -> SubmissionResult``, plain dataclasses.
+
+Totals are computed, never stored twice, and everything round-trips through JSON.
+``status`` is ``passed``, ``failed`` (the code ran and is wrong) or ``error`` (it could
+not be graded: missing file, a cell that does not run, a crash or a timeout).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+PASSED, FAILED, ERROR = "passed", "failed", "error"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str  # "shape", "dtype", "values", "side effects", "gradients", "load", ...
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class TaskResult:
+    id: str
+    name: str
+    max_score: float
+    status: str
+    message: str = ""
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return self.max_score if self.status == PASSED else 0.0
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "status": self.status, "score": self.score,
+                "max_score": self.max_score, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TaskResult":
+        return cls(id=data["id"], name=data["name"], max_score=data["max_score"],
+                   status=data["status"], message=data.get("message", ""))
+
+
+@dataclass
+class SubmissionResult:
+    tasks: list[TaskResult]
+    path: str = ""
+    seed: int | None = None
+    crashed: str = ""  # set when grading itself could not run at all
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tasks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tasks)
+
+    @property
+    def passed(self) -> bool:
+        return not self.crashed and all(t.status == PASSED for t in self.tasks)
+
+    def to_json(self) -> dict:
+        return {"score": self.score, "max_score": self.max_score,
+                "tasks": [t.to_json() for t in self.tasks]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SubmissionResult":
+        return cls(tasks=[TaskResult.from_json(t) for t in data["tasks"]])
+
+    def as_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,216 @@
+"""Scenarios: small functions that exercise one task inside the child.
+
+They receive the task's namespace (as it stood right after the task's cell ran) and
+inputs drawn by the grader, call the student's code, and return plain data only. They
+never judge: the grader compares what comes back with its own oracle.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import operator
+import traceback
+import types
+
+import torch
+
+from autograder import standins
+
+SCENARIOS = {}
+OPERATORS = {name: getattr(operator, name) for name in ("eq", "ne", "lt", "le", "gt", "ge")}
+_SUBMISSION_FILES: set[str] = set()  # filled by the child: frames from these are the student's
+
+
+class MissingName(Exception):
+    """The task's namespace has no such name."""
+
+
+def scenario(function):
+    SCENARIOS[function.__name__] = function
+    return function
+
+
+def plain(value, depth=0):
+    """Reduce a value to what may cross the boundary; describe everything else."""
+    if type(value) in (torch.Tensor, torch.nn.Parameter):
+        return value.detach().clone()
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) in (tuple, list) and depth < 3 and len(value) <= 64:
+        return [plain(v, depth + 1) for v in value]
+    if type(value) in (map, zip, types.GeneratorType) and depth < 3:  # `return map(tensor, ...)`
+        return plain(list(itertools.islice(value, 65)), depth)
+    described = {"__type__": f"{type(value).__module__}.{type(value).__qualname__}"}
+    if hasattr(value, "shape"):
+        described["shape"] = str(tuple(value.shape))
+    return described
+
+
+def describe_exception(exc: BaseException) -> dict:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in _SUBMISSION_FILES]
+    where = f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else ""
+    text = "".join(traceback.format_list(frames[-5:]))
+    return {"type": type(exc).__name__, "message": str(exc)[:500], "where": where, "traceback": text}
+
+
+def _materialize(value):
+    if isinstance(value, dict) and "__operator__" in value:
+        return OPERATORS[value["__operator__"]]
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    return value
+
+
+def _lookup(namespace: dict, name: str):
+    if name not in namespace:
+        raise MissingName(name)
+    return namespace[name]
+
+
+def _gradient_of(value):
+    return plain(getattr(value, "g", None)) if isinstance(value, torch.Tensor) else None
+
+
+def _aliases(result, args) -> list[bool]:
+    if not isinstance(result, torch.Tensor):
+        return [False] * len(args)
+    pointer = result.untyped_storage().data_ptr()
+    return [isinstance(a, torch.Tensor) and a.untyped_storage().data_ptr() == pointer for a in args]
+
+
+def _install(namespace: dict, names, param_globals=None):
+    for name in names:
+        namespace[name] = getattr(standins, name)
+    namespace.update(param_globals or {})
+
+
+def _spy(namespace: dict, name: str | None) -> list:
+    """Count calls to ``namespace[name]`` made while the task's code runs."""
+    calls: list = []
+    if name and callable(namespace.get(name)):
+        original = namespace[name]
+
+        @functools.wraps(original)
+        def spy(*args, **kwargs):
+            calls.append(1)
+            return original(*args, **kwargs)
+
+        namespace[name] = spy
+    return calls
+
+
+@scenario
+def call(namespace, *, name, args=(), kwargs=None, grads=None, standins=(), param_names=(),
+         spy=None):
+    """Call ``name(*args)``; ``grads`` sets ``.g`` on arguments first (``{index: tensor}``).
+
+    ``param_names`` lets a function written the course's way, reading some of its
+    inputs from globals (``forward_and_backward(inp, targ)``), still be graded: the
+    arguments it does not take become globals under those names.
+    """
+    function = _lookup(namespace, name)
+    args = [_materialize(a) for a in args]
+    for index, gradient in (grads or {}).items():
+        args[int(index)].g = gradient.clone()
+    call_args, extra = _fit_arguments(function, args, param_names)
+    _install(namespace, standins, extra)
+    original = namespace.get(spy) if spy else None
+    spied = _spy(namespace, spy)
+    if original is not None and getattr(function, "func", None) is original:
+        spied.append(1)  # test_eq = partial(test, ...) is built on test too
+    result, raised = None, None
+    try:
+        result = function(*call_args, **{k: _materialize(v) for k, v in (kwargs or {}).items()})
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from student code is an answer too
+        raised = describe_exception(exc)
+    return {"result": plain(result), "raised": raised, "args": [plain(a) for a in args],
+            "grads": [_gradient_of(a) for a in args], "aliases": _aliases(result, args),
+            "spy_calls": len(spied)}
+
+
+def _fit_arguments(function, args, param_names):
+    import inspect
+
+    if not param_names:
+        return args, {}
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return args, {}
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters) or len(positional) >= len(args):
+        return args, {}
+    taken = len(positional)
+    return args[:taken], dict(zip(param_names[taken:], args[taken:]))
+
+
+@scenario
+def layer(namespace, *, cls, init_args=(), call_args=(), out_g=None, standins=()):
+    """``obj = cls(*init_args); out = obj(*call_args); out.g = out_g; obj.backward()``."""
+    layer_class = _lookup(namespace, cls)
+    init_args = [_materialize(a) for a in init_args]
+    call_args = [_materialize(a) for a in call_args]
+    _install(namespace, standins)
+    stage, out, raised = "construct", None, None
+    try:
+        instance = layer_class(*init_args)
+        stage = "call"
+        out = instance(*call_args)
+        stage = "backward"
+        if out_g is not None:
+            out.g = out_g.clone()
+        instance.backward()
+        stage = "done"
+    except BaseException as exc:  # noqa: BLE001
+        raised = describe_exception(exc)
+    return {"out": plain(out), "raised": raised, "stage": stage,
+            "init_grads": [_gradient_of(a) for a in init_args],
+            "call_grads": [_gradient_of(a) for a in call_args],
+            "call_args": [plain(a) for a in call_args]}
+
+
+@scenario
+def module_protocol(namespace, *, x, y, out_g):
+    """Run the grader's own tiny ``Module`` subclasses through the student's ``Module``."""
+    module = _lookup(namespace, "Module")
+    stage, report = "subclass", {"raised": None}
+    try:
+        class Scale(module):
+            def forward(self, inp):
+                return inp * 3
+
+            def bwd(self, out, inp):
+                inp.g = out.g * 3
+
+        class Add(module):
+            def forward(self, a, b):
+                return a + b
+
+            def bwd(self, out, a, b):
+                a.g, b.g = out.g.clone(), out.g.clone()
+
+        stage = "call"
+        scale, a, b = Scale(), x.clone(), y.clone()
+        out = scale(a)
+        report.update(out=plain(out), kept_out=getattr(scale, "out", None) is out,
+                      kept_args=list(map(id, getattr(scale, "args", ()))) == [id(a)])
+        stage = "backward"
+        out.g = out_g.clone()
+        scale.backward()
+        report["x_g"] = _gradient_of(a)
+        stage = "two arguments"
+        add, a2 = Add(), x.clone()
+        total = add(a2, b)
+        total.g = out_g.clone()
+        add.backward()
+        report.update(sum=plain(total), a_g=_gradient_of(a2), b_g=_gradient_of(b))
+        stage = "done"
+    except BaseException as exc:  # noqa: BLE001
+        report["raised"] = describe_exception(exc)
+    report["stage"] = stage
+    try:
+        module()(x.clone())
+        report["base_raises"] = False
+    except BaseException:  # noqa: BLE001
+        report["base_raises"] = True
+    return report

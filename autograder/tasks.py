@@ -1,0 +1,123 @@
+"""The task registry: the spine of the kit.
+
+Every task id (``L.N``) appears here once, with the lesson it belongs to, the names a
+student defines for it and, for notebooks without task metadata, which definition of
+each name counts (the 1st to 5th ``def matmul`` are tasks 1.2, 1.4, 1.6, 1.7, 1.8).
+The ``rules`` and ``speed`` columns of CURRICULUM.md hang off the same rows.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Lesson:
+    number: str  # "01"
+    stem: str  # "l01_matmul": the module name and the file name of the lesson
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.py"
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    name: str  # what the student implements, as in the JSON report ("mse", "Relu, Lin, Mse")
+    lesson: str  # lesson stem
+    defines: tuple[tuple[str, int], ...]  # (name, nth definition of that name in the lesson)
+    points: float = 1.0
+    depends: tuple[str, ...] = ()  # tasks whose code this task builds on (named in feedback)
+    rules: tuple = field(default=())  # filled by the rules table
+    speed: tuple = field(default=())  # filled by the speed table
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for name, _ in self.defines))
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        major, minor = self.id.split(".")
+        return int(major), int(minor)
+
+
+LESSONS: dict[str, Lesson] = {
+    lesson.stem: lesson
+    for lesson in (
+        Lesson("00", "l00_exports"),
+        Lesson("01", "l01_matmul"),
+        Lesson("02", "l02_fully_connected"),
+    )
+}
+
+_L0, _L1, _L2 = "l00_exports", "l01_matmul", "l02_fully_connected"
+
+
+def _task(id, name, lesson, *defines, **kwargs) -> Task:
+    return Task(id, name, lesson, tuple((d, 1) if isinstance(d, str) else d for d in defines), **kwargs)
+
+
+TASKS: dict[str, Task] = {
+    task.id: task
+    for task in (
+        _task("0.1", "test", _L0, "test"),
+        _task("0.2", "test_eq", _L0, "test_eq", depends=("0.1",)),
+        _task("1.1", "get_data", _L1, "get_data"),
+        _task("1.2", "matmul (three loops)", _L1, ("matmul", 1)),
+        _task("1.3", "frobenius", _L1, "frobenius"),
+        _task("1.4", "matmul (elementwise)", _L1, ("matmul", 2)),
+        _task("1.5", "near, test_near", _L1, "near", "test_near"),
+        _task("1.6", "matmul (broadcasting)", _L1, ("matmul", 3)),
+        _task("1.7", "matmul (einsum)", _L1, ("matmul", 4)),
+        _task("1.8", "matmul (pytorch)", _L1, ("matmul", 5)),
+        _task("2.1", "normalize", _L2, "normalize"),
+        _task("2.2", "test_near_zero", _L2, "test_near_zero"),
+        _task("2.3", "he_init", _L2, "he_init"),
+        _task("2.4", "relu", _L2, "relu"),
+        _task("2.5", "lin", _L2, "lin"),
+        _task("2.6", "kaiming_torch", _L2, "kaiming_torch"),
+        _task("2.7", "model", _L2, "model"),
+        _task("2.8", "mse", _L2, "mse"),
+        _task("2.9", "mse_grad", _L2, "mse_grad"),
+        _task("2.10", "relu_grad", _L2, "relu_grad"),
+        _task("2.11", "lin_grad", _L2, "lin_grad"),
+        _task("2.12", "forward_and_backward", _L2, "forward_and_backward"),
+        _task("2.13", "Relu, Lin, Mse", _L2, ("Relu", 1), ("Lin", 1), ("Mse", 1)),
+        _task("2.14", "Model", _L2, ("Model", 1)),
+        _task("2.15", "Module", _L2, ("Module", 1)),
+        _task("2.16", "Relu, Lin, Mse, Model on Module", _L2,
+              ("Relu", 2), ("Lin", 2), ("Mse", 2), ("Model", 2), depends=("2.15",)),
+        _task("2.17", "Lin (fast weight gradient)", _L2, ("Lin", 3), depends=("2.15",)),
+    )
+}
+
+_TASK_ID = re.compile(r"^\d+\.\d+$")
+_LESSON_FILE = re.compile(r"^l?(?P<number>\d\d[a-z]?)_(?P<rest>[A-Za-z0-9_]+)\.(?:py|ipynb)$")
+
+
+def tasks_of(lesson: str) -> list[Task]:
+    return sorted((t for t in TASKS.values() if t.lesson == lesson), key=lambda t: t.sort_key)
+
+
+def lesson_for_filename(filename: str) -> Lesson | None:
+    """The lesson a submitted file is, by name: ``l01_matmul.py``, ``01_matmul.ipynb``..."""
+    match = _LESSON_FILE.match(filename)
+    if not match:
+        return None
+    for lesson in LESSONS.values():
+        if lesson.number == match["number"]:
+            return lesson
+    return None
+
+
+def select(task_ids: list[str] | None) -> list[Task]:
+    """The tasks to grade, in curriculum order; unknown ids are a clear error."""
+    if not task_ids:
+        return sorted(TASKS.values(), key=lambda t: t.sort_key)
+    unknown = [t for t in task_ids if t not in TASKS]
+    if unknown:
+        bad = ", ".join(unknown)
+        hint = "" if all(_TASK_ID.match(t) for t in unknown) else " (task ids look like 2.11)"
+        raise ValueError(f"unknown task id {bad}{hint}; known: {', '.join(TASKS)}")
+    return sorted((TASKS[t] for t in task_ids), key=lambda t: t.sort_key)
