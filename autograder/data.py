@@ -35,6 +35,7 @@ MNIST_FILENAME = "mnist.pkl.gz"
 # pins it from a trusted copy (`sha256sum mnist.pkl.gz`), every default download is refused;
 # the error shows the hash each mirror served.
 MNIST_SHA256 = "UNPINNED-sha256-of-mnist.pkl.gz"
+SHA256_ENV = "AUTOGRADER_MNIST_SHA256"  # pins the hash without editing the kit
 
 # Two hosts for the same blob in mnielsen's repository. The deeplearning.net copy is left out: it
 # was quoted as 16,168,813 bytes, so it is not byte-identical and cannot share one hash (and the
@@ -138,7 +139,7 @@ def write_mnist_pickle(path: str | os.PathLike, *, n_train: int = 50, n_valid: i
 
 
 def download_mnist(*, cache_dir: Path | None = None, mirrors: Sequence[str] | None = None,
-                   sha256: str = MNIST_SHA256, timeout: float = 30.0) -> Path:
+                   sha256: str | None = None, timeout: float = 30.0) -> Path:
     """Return the path of the cached mnist.pkl.gz, downloading and verifying it if needed.
 
     Example: ``load_mnist(download_mnist())``. Mirrors are tried in order; each one that fails
@@ -146,7 +147,7 @@ def download_mnist(*, cache_dir: Path | None = None, mirrors: Sequence[str] | No
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
     mirrors = list(mirrors) if mirrors is not None else _default_mirrors()
-    sha256 = sha256.lower()
+    sha256 = (sha256 or os.environ.get(SHA256_ENV) or MNIST_SHA256).lower()
     target = cache_dir / MNIST_FILENAME
     if target.is_file():
         if _file_sha256(target) == sha256:

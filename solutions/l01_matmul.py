@@ -283,8 +283,9 @@ if __name__ == "__main__":
 #
 # Finally, the built-in. `a.matmul(b)` (or `a @ b`) hands the job to an optimized BLAS
 # routine that splits the matrices into cache-sized blocks and uses vector
-# instructions. It is usually the quickest rung, tens of thousands of times faster than
-# where we started (timings on a busy machine jump around; the ratios are the point).
+# instructions. It is usually the quickest rung, thousands to tens of thousands of times
+# faster than where we started. Timings jump around on a busy machine; the orders of
+# magnitude are the point.
 
 # %% task="1.8"
 def matmul(a, b):

@@ -1,0 +1,45 @@
+"""Writers: small functions of a ``SubmissionResult``."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from autograder.results import ERROR, PASSED, SubmissionResult
+
+_STYLE = {PASSED: "green", ERROR: "magenta"}
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def table(result: SubmissionResult) -> Table:
+    grid = Table(title=f"{result.path} (seed {result.seed})", title_justify="left",
+                 show_lines=False, expand=False)
+    grid.add_column("Task", no_wrap=True)
+    grid.add_column("Name", no_wrap=True)
+    grid.add_column("Status", no_wrap=True)
+    grid.add_column("Points", justify="right", no_wrap=True)
+    grid.add_column("Message", overflow="fold")
+    for task in result.tasks:
+        style = _STYLE.get(task.status, "red")
+        grid.add_row(task.id, task.name, f"[{style}]{task.status}[/{style}]",
+                     f"{_points(task.score)}/{_points(task.max_score)}", task.message)
+    return grid
+
+
+def print_table(result: SubmissionResult, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(table(result))
+    passed = sum(t.status == PASSED for t in result.tasks)
+    console.print(f"[bold]Score {_points(result.score)}/{_points(result.max_score)}[/bold]: "
+                  f"{passed} of {len(result.tasks)} tasks passed")
+
+
+def write_json(result: SubmissionResult, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.to_json(), indent=2) + "\n", encoding="utf-8")
