@@ -31,9 +31,23 @@ def table(result: SubmissionResult) -> Table:
     return grid
 
 
+def plain_lines(result: SubmissionResult) -> list[str]:
+    """One line per task, unwrapped: for logs, pipes and grep."""
+    lines = [f"{result.path} (seed {result.seed})"]
+    for task in result.tasks:
+        points = f"{_points(task.score)}/{_points(task.max_score)}"
+        lines.append(f"{task.id:>5} {task.status:<7}{points:>6}  {task.name}" + (f": {task.message}" if task.message else ""))
+    return lines
+
+
 def print_table(result: SubmissionResult, console: Console | None = None) -> None:
+    """A table on a terminal; plain lines elsewhere (CI logs must not wrap messages)."""
     console = console or Console()
-    console.print(table(result))
+    if console.is_terminal:
+        console.print(table(result))
+    else:
+        for line in plain_lines(result):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     passed = sum(t.status == PASSED for t in result.tasks)
     console.print(f"[bold]Score {_points(result.score)}/{_points(result.max_score)}[/bold]: "
                   f"{passed} of {len(result.tasks)} tasks passed")

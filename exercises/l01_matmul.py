@@ -135,7 +135,7 @@ if __name__ == "__main__":
     print(f"elementwise: {t * 1e3:.2f} ms, {t_loops / t:.0f}x faster than three loops")
 
 # %% [markdown]
-# A few hundred times faster. But is the answer the same? Floating point sums in a
+# Several hundred times faster. But is the answer the same? Floating point sums in a
 # different order give slightly different results, so we compare with a tolerance
 # instead of `==`.
 
@@ -249,8 +249,9 @@ if __name__ == "__main__":
 #
 # Finally, the built-in. `a.matmul(b)` (or `a @ b`) hands the job to an optimized BLAS
 # routine that splits the matrices into cache-sized blocks and uses vector
-# instructions. On these shapes it beats einsum, and the whole ladder comes to many
-# thousands of times faster than where we started.
+# instructions. It is usually the quickest rung, thousands to tens of thousands of times
+# faster than where we started. Timings jump around on a busy machine; the orders of
+# magnitude are the point.
 
 # %% task="1.8"
 def matmul(a, b):

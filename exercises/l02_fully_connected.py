@@ -105,12 +105,12 @@ if __name__ == "__main__":
     b1 = torch.zeros(nh)
     w1 = torch.randn(m, nh) / math.sqrt(m)
     t = relu(lin(x_valid, w1, b1))
-    print(f"1/sqrt(n_in): weight std {w1.std():.4f}, after relu mean {t.mean():.3f} std {t.std():.3f}")
+    print(f"1/sqrt(n_in): w std {w1.std():.4f}; relu out mean {t.mean():.3f}, std {t.std():.3f}")
     w1 = he_init(m, nh)
     test_near_zero(w1.mean())
     test_near_zero(w1.std() - math.sqrt(2 / m))
     t = relu(lin(x_valid, w1, b1))
-    print(f"He:           weight std {w1.std():.4f}, after relu mean {t.mean():.3f} std {t.std():.3f}")
+    print(f"He:           w std {w1.std():.4f}; relu out mean {t.mean():.3f}, std {t.std():.3f}")
 
 # %% [markdown]
 # PyTorch has this as `init.kaiming_normal_`, which fills a tensor in place. Its
@@ -132,7 +132,7 @@ if __name__ == "__main__":
     print(torch.nn.Linear(m, nh).weight.shape)
     w1 = kaiming_torch(m, nh)
     t = relu(lin(x_valid, w1, b1))
-    print(f"kaiming_normal_: weight std {w1.std():.4f}, after relu mean {t.mean():.3f} std {t.std():.3f}")
+    print(f"kaiming_normal_: w std {w1.std():.4f}; relu out mean {t.mean():.3f}, std {t.std():.3f}")
 
 # %% [markdown]
 # ## The forward pass and the loss
@@ -155,9 +155,10 @@ if __name__ == "__main__":
 # %% [markdown]
 # The output has shape `(n, 1)` while the targets have shape `(n,)`. Subtracting them
 # directly is a trap: by the broadcasting rules, `(n, 1) - (n,)` is `(n, n)`, every
-# prediction minus every target, and its mean is a number that looks plausible but is
-# wrong. Drop the trailing axis first with `squeeze(-1)` (not a bare `squeeze()`, which
-# would also eat the batch axis of a one-row batch).
+# prediction minus every target. Its mean looks plausible (for an untrained model it is
+# even close to the right value), but it stays large when the predictions are perfect.
+# Drop the trailing axis first with `squeeze(-1)` (not a bare `squeeze()`, which would
+# also eat the batch axis of a one-row batch).
 
 # %% task="2.8"
 def mse(output, targ):
@@ -170,8 +171,8 @@ if __name__ == "__main__":
     y_train, y_valid = y_train.float(), y_valid.float()
     preds = model(x_train, w1, b1, w2, b2)
     print(preds.shape, mse(preds, y_train))
-    print((preds[:5] - y_train[:5]).shape)  # the trap: (5, 1) - (5,) is (5, 5)
-    print(near(mse(preds, y_train), (preds - y_train[:, None]).pow(2).mean()))
+    perfect, targ = y_train[:5, None], y_train[:5]
+    print((perfect - targ).shape, mse(perfect, targ), (perfect - targ).pow(2).mean())
 
 # %% [markdown]
 # ## Gradients by hand
@@ -226,6 +227,7 @@ if __name__ == "__main__":
     ref_loss = mse(model(*params), yb)
     ref_loss.backward()
     grads = [p.grad for p in params]
+    print("near autograd:", [near(p.g, g) for p, g in zip((xb, w1, b1, w2, b2), grads)])
     test_near(loss, ref_loss)
     for got, ref in zip((xb.g, w1.g, b1.g, w2.g, b2.g), grads):
         test_near(got, ref)
@@ -446,7 +448,8 @@ if __name__ == "__main__":
     start = time.perf_counter()
     loss = net(x_train, y_train)
     net.backward()
-    print(f"all {x_train.shape[0]} rows, forward + backward: {(time.perf_counter() - start) * 1e3:.0f} ms")
+    t = time.perf_counter() - start
+    print(f"all {x_train.shape[0]} rows, forward + backward: {t * 1e3:.0f} ms")
 
 # %% [markdown]
 # This is the shape of PyTorch's own `nn.Module`, with one difference: there, autograd

@@ -1,0 +1,81 @@
+"""The command line: help for every command, exit codes, the JSON shape."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.cli import main, parser
+
+REPO = Path(__file__).resolve().parents[1]
+COMMANDS = ["check", "grade", "release", "tasks"]
+
+
+def run(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "Example: autograder" in capsys.readouterr().out
+
+
+def test_the_command_list_is_complete():
+    subcommands = parser()._subparsers._group_actions[0].choices
+    assert sorted(subcommands) == sorted(COMMANDS)
+
+
+def test_check_passes_on_solutions_and_fails_on_exercises():
+    good = run("check", "solutions", "--task", "2.8", "--task", "1.6")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "Score 2/2" in good.stdout
+    bad = run("check", "exercises", "--task", "2.11")
+    assert bad.returncode == 1
+    assert "Task 2.11 (lin_grad)" in bad.stdout and "not implemented" in bad.stdout
+
+
+def test_grade_writes_exactly_the_documented_json(tmp_path):
+    out = tmp_path / "result.json"
+    completed = run("grade", "exercises", "--json", str(out), "--task", "0.1", "--task", "2.8")
+    assert completed.returncode == 1  # below full marks
+    data = json.loads(out.read_text())
+    assert set(data) == {"score", "max_score", "tasks"}
+    assert data["score"] == 0 and data["max_score"] == 2
+    assert [t["id"] for t in data["tasks"]] == ["0.1", "2.8"]
+    for task in data["tasks"]:
+        assert set(task) == {"id", "name", "status", "score", "max_score", "message"}
+        assert task["status"] == "failed" and task["score"] == 0 and task["max_score"] == 1
+    assert data["tasks"][1]["name"] == "mse"
+
+
+def test_grade_pass_score_sets_the_exit_status(tmp_path):
+    out = tmp_path / "result.json"
+    assert run("grade", "exercises", "--json", str(out), "--task", "2.8", "--pass-score", "0").returncode == 0
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["check", "no/such/folder"], "does not exist"),
+    (["check", "solutions", "--task", "9.9"], "unknown task id 9.9"),
+    (["check", "README.md"], "not a lesson file"),
+])
+def test_bad_input_is_a_clear_error(args, expected):
+    completed = run(*args)
+    assert completed.returncode == 2
+    assert expected in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_release_check_is_clean_on_the_repository():
+    completed = run("release", "--check")
+    assert completed.returncode == 0, completed.stdout
+
+
+def test_tasks_lists_all_27():
+    completed = run("tasks")
+    assert completed.returncode == 0
+    assert len(completed.stdout.strip().splitlines()) == 27
