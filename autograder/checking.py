@@ -35,6 +35,9 @@ class TaskContext:
         self.scratch = session.scratch
         self.generator = torch.Generator().manual_seed(seed)
         self.passed: list[str] = []  # names of the checks that passed, in order
+        self.notes: list[str] = []  # said even when the task passes
+        self.trace_all = False  # record the torch calls of every scenario (for the rules)
+        self.traces: list[dict] = []
 
     # -- inputs -----------------------------------------------------------------
     def randn(self, *shape, scale: float = 1.0) -> torch.Tensor:
@@ -44,15 +47,23 @@ class TaskContext:
         return torch.randint(low, high, shape, generator=self.generator)
 
     # -- running ----------------------------------------------------------------
-    def scenario(self, name: str, function: str, /, **kwargs) -> dict:
+    def scenario(self, name: str, function: str, /, trace: bool = False, **kwargs) -> dict:
+        trace = trace or self.trace_all
         try:
-            reply = self.session.scenario(self.task.id, name, **kwargs)
+            reply = self.session.scenario(self.task.id, name, trace=trace, **kwargs)
         except ChildFailure as exc:
             raise TaskError(messages.CRASHED.format(reason=exc, function=function)) from None
         if reply.get("ok") is not True or not isinstance(reply.get("value"), dict):
             problem = reply.get("missing") or reply.get("crashed") or "the child's reply was malformed"
             raise TaskError(messages.MISSING.format(problem=problem))
-        return reply["value"]
+        value = reply["value"]
+        if trace:
+            summary = reply.get("trace")
+            if not isinstance(summary, dict):
+                raise TaskError("the child's reply had no trace of the torch calls")
+            self.traces.append(summary)
+            value["trace"] = summary
+        return value
 
     def call(self, name: str, *args, expect_raise: bool = False, **options) -> dict:
         """Call the student's ``name(*args)``; a raise fails the task unless expected."""

@@ -22,6 +22,8 @@ class Child:
     def __init__(self):
         self.modules: dict[str, types.ModuleType] = {}
         self.snapshots: dict[str, tuple[str, dict]] = {}
+        self.spans: list[tuple[str, int, int, tuple[str, ...]]] = []  # file, first, last line, tasks
+        self.staged: list = []
 
     def module(self, stem: str) -> types.ModuleType:
         if stem not in self.modules:
@@ -45,21 +47,55 @@ class Child:
             exec(compile(cell_rules.runnable(tree), filename, "exec"), namespace)
         except BaseException as exc:  # noqa: BLE001 - a failing cell is an answer, not a crash
             return {"ok": False, "raised": scenarios.describe_exception(exc)}
+        lines = [n.lineno for n in tree.body] + [n.end_lineno for n in tree.body]
+        if lines:
+            self.spans.append((filename, min(lines), max(lines), tuple(tasks)))
         for task in tasks:
             self.snapshots[task] = (lesson, dict(namespace))
         return {"ok": True}
 
-    def run_scenario(self, *, task, name, kwargs):
-        if task not in self.snapshots:
-            return {"ok": False, "missing": f"the cell for Task {task} did not run"}
+    def restore(self, task: str) -> dict:
+        """Travel back to just after the task's cell; the lesson's namespace, as it stood."""
         lesson, snapshot = self.snapshots[task]
         namespace = self.modules[lesson].__dict__
         namespace.clear()
-        namespace.update(snapshot)  # travel back to just after the task's cell
+        namespace.update(snapshot)
+        return namespace
+
+    def other_tasks_code(self, task: str):
+        """``ignore`` for the tracer: code in cells of other tasks (their allowed helpers)."""
+        def ignore(filename: str, line: int) -> bool:
+            return any(f == filename and first <= line <= last and tasks and task not in tasks
+                       for f, first, last, tasks in self.spans)
+        return ignore
+
+    def run_scenario(self, *, task, name, kwargs, trace=False):
+        if task not in self.snapshots:
+            return {"ok": False, "missing": f"the cell for Task {task} did not run"}
+        namespace = self.restore(task)
         try:
-            return {"ok": True, "value": scenarios.SCENARIOS[name](namespace, **kwargs)}
+            if not trace:
+                return {"ok": True, "value": scenarios.SCENARIOS[name](namespace, **kwargs)}
+            from autograder.tracing import CallRecorder
+
+            with CallRecorder(set(scenarios._SUBMISSION_FILES), ignore=self.other_tasks_code(task)) as recorder:
+                value = scenarios.SCENARIOS[name](namespace, **kwargs)
+            return {"ok": True, "value": value, "trace": recorder.summary()}
         except scenarios.MissingName as exc:
             return {"ok": False, "missing": f"`{exc}` is not defined after the cell of Task {task}"}
+
+    def stage(self, *, task, kind, name, inputs):
+        """Keep inputs for a timed round; nothing of the student's runs here."""
+        if task not in self.snapshots:
+            return {"ok": False, "missing": f"the cell for Task {task} did not run"}
+        self.staged = [task, kind, name, inputs]
+        return {"ok": True}
+
+    def time(self):
+        """Run the staged round (``scenarios.TIMED``); the grader holds the clock."""
+        task, kind, name, inputs = self.staged
+        scenarios.timed_round(self.restore(task), kind, name, inputs)
+        return {"ok": True, "calls": len(inputs)}
 
     def handle(self, request: dict) -> dict:
         op = request.pop("op")
@@ -67,6 +103,10 @@ class Child:
             return self.exec_cell(**request)
         if op == "scenario":
             return self.run_scenario(**request)
+        if op == "stage":
+            return self.stage(**request)
+        if op == "time":
+            return self.time()
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}
         return {"ok": False, "missing": f"unknown request {op!r}"}

@@ -11,10 +11,10 @@ import zlib
 from pathlib import Path
 from typing import Callable
 
-from autograder import messages, submission
+from autograder import enforcement, messages, speed, submission
 from autograder.checking import CheckFailed, TaskContext, TaskError
 from autograder.checks import CHECKS
-from autograder.results import ERROR, FAILED, PASSED, SubmissionResult, TaskResult
+from autograder.results import ERROR, FAILED, PASSED, CheckResult, SubmissionResult, TaskResult
 from autograder.runner import Session
 from autograder.tasks import Task, select
 
@@ -46,7 +46,8 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
             results[task.id] = result
             if progress:
                 progress(result)
-    return SubmissionResult(tasks=list(results.values()), path=str(path), seed=seed)
+    return SubmissionResult(tasks=list(results.values()), path=str(path), seed=seed,
+                            flags=enforcement.flags(lesson_files))
 
 
 def _task_seed(seed: int, task: Task) -> int:
@@ -62,9 +63,15 @@ def grade_task(task: Task, session: Session, lesson_file: submission.LessonFile,
         result.message = _compose(task, session.problems[task.id], "", lesson_file)
         return result
     context = TaskContext(task, session, seed)
+    context.trace_all = enforcement.wants_trace(task.id)
     try:
-        CHECKS[task.id](context)
+        CHECKS[task.id](context)  # shape -> dtype -> values -> side effects -> gradients
+        enforcement.check_rules(context, lesson_file)
+        speed.check(context)
+        result.message = " ".join(context.notes)
+        result.checks += [CheckResult(name, True) for name in dict.fromkeys(context.passed)]
     except CheckFailed as failure:
+        result.checks.append(CheckResult(failure.check, False, failure.message))
         result.status = FAILED
         result.message = _compose(task, failure.message, failure.hint, lesson_file, earlier)
     except TaskError as error:

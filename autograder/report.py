@@ -48,6 +48,8 @@ def print_table(result: SubmissionResult, console: Console | None = None) -> Non
     else:
         for line in plain_lines(result):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for flag in result.flags:
+        console.print(f"flag for the instructor: {flag}", markup=False, highlight=False, soft_wrap=True)
     passed = sum(t.status == PASSED for t in result.tasks)
     console.print(f"[bold]Score {_points(result.score)}/{_points(result.max_score)}[/bold]: "
                   f"{passed} of {len(result.tasks)} tasks passed")

@@ -47,6 +47,7 @@ class SubmissionResult:
     path: str = ""
     seed: int | None = None
     crashed: str = ""  # set when grading itself could not run at all
+    flags: list[str] = field(default_factory=list)  # suspicious constructs, for the instructor
 
     @property
     def score(self) -> float:

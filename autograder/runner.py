@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import wire
+from autograder import sandbox, wire
 from autograder.submission import LessonFile
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
@@ -29,11 +29,16 @@ class ChildFailure(Exception):
 
 
 class Child:
+    """One child process, started inside the sandbox's layers (``sandbox.Box``)."""
+
     def __init__(self, scratch: str):
         self.scratch = scratch
         self.process: subprocess.Popen | None = None
+        self.box: sandbox.Box | None = None
+        self.start_seconds: float | None = None  # the last start, until its ping came back
 
     def start(self) -> None:
+        started = time.monotonic()
         request_read, self.request_write = os.pipe()
         self.reply_read, reply_write = os.pipe()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.scratch,
@@ -42,17 +47,26 @@ class Child:
         for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine-specific BLAS fixes
             if name in os.environ:
                 env[name] = os.environ[name]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.child", str(request_read), str(reply_write)],
-            pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.scratch, env=env,
-            start_new_session=True)
-        os.close(request_read)
-        os.close(reply_write)
+        try:
+            self.box = sandbox.Box(self.scratch)
+            self.process = self.box.popen(
+                [sys.executable, "-m", "autograder.child", str(request_read), str(reply_write)],
+                env=env, pass_fds=(request_read, reply_write))
+        except (sandbox.SandboxError, OSError, subprocess.SubprocessError) as exc:
+            for fd in (self.request_write, self.reply_read):
+                os.close(fd)
+            if self.box:
+                self.box.close()
+                self.box = None
+            raise ChildFailure(f"the grading process could not start ({exc})") from None
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
         try:
             self.request({"op": "ping"}, timeout=START_TIMEOUT)
         except ChildFailure as exc:
             raise ChildFailure(f"the grading process could not start ({exc})") from None
+        self.start_seconds = time.monotonic() - started
 
     def request(self, message: dict, timeout: float) -> dict:
         if self.process is None:
@@ -73,11 +87,10 @@ class Child:
             code = self.process.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             return ""
-        if code < 0:
-            return f"the process was killed by signal {signal.Signals(-code).name}"
-        return f"the process exited with code {code}"
+        return self.box.verdict(code)
 
     def stop(self) -> None:
+        """Kill the child and everything it started (its pid namespace, its cgroup)."""
         if self.process is None:
             return
         try:
@@ -85,6 +98,8 @@ class Child:
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
+        self.box.close()
+        self.box = None
         for fd in (self.request_write, self.reply_read):
             os.close(fd)
         self.process = None
@@ -127,7 +142,7 @@ class Session:
                 reply = self.child.request(dict(request), CELL_TIMEOUT)
             except ChildFailure as exc:
                 reply = {"ok": False, "raised": {"type": "", "message": str(exc), "where": ""}}
-                self._restart()
+                self.restart()
             if reply.get("ok") is True:
                 self.executed.append(request)
                 return
@@ -137,7 +152,7 @@ class Session:
         if not cell.tasks:
             self.cell_failures.setdefault(lesson_file.lesson.stem, []).append(failure)
 
-    def _restart(self) -> None:
+    def restart(self) -> None:
         self.child.stop()
         replayed = []
         for request in self.executed:
@@ -149,13 +164,14 @@ class Session:
                 replayed.append(request)
         self.executed = replayed
 
-    def scenario(self, task: str, scenario: str, /, timeout: float = SCENARIO_TIMEOUT, **kwargs) -> dict:
+    def scenario(self, task: str, scenario: str, /, timeout: float = SCENARIO_TIMEOUT,
+                 trace: bool = False, **kwargs) -> dict:
         """Run a scenario on the task's snapshot; ChildFailure after a crash or hang."""
         try:
-            return self.child.request(
-                {"op": "scenario", "task": task, "name": scenario, "kwargs": kwargs}, timeout)
+            return self.child.request({"op": "scenario", "task": task, "name": scenario,
+                                       "kwargs": kwargs, "trace": trace}, timeout)
         except ChildFailure:
-            self._restart()
+            self.restart()
             raise
 
 

@@ -214,3 +214,26 @@ def module_protocol(namespace, *, x, y, out_g):
     except BaseException:  # noqa: BLE001
         report["base_raises"] = True
     return report
+
+
+def _timed_call(namespace, name, args):
+    namespace[name](*args)
+
+
+def _timed_layer(namespace, name, args):
+    """One forward and backward of ``name(w, b)`` on ``x`` with upstream gradient ``g``."""
+    w, b, x, g = args
+    layer = namespace[name](w, b)
+    out = layer(x)
+    out.g = g
+    layer.backward()
+
+
+TIMED = {"call": _timed_call, "layer": _timed_layer}
+
+
+def timed_round(namespace, kind, name, inputs):
+    """The work the speed check times, the same in the child and for the reference."""
+    run = TIMED[kind]
+    for args in inputs:
+        run(namespace, name, args)

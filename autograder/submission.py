@@ -7,6 +7,7 @@ otherwise tasks are found by name and order of definition (see ``tasks.TASKS``).
 """
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -124,8 +125,6 @@ def _read_py(path: Path) -> list[tuple[str, str, str, str | None]]:
 
 
 def _statement_cells(path: Path, text: str) -> list[tuple[str, str, str, str | None]]:
-    import ast
-
     try:
         tree = ast.parse(cell_rules.strip_magics(text))
     except SyntaxError:
@@ -185,3 +184,35 @@ def _cell_by_names(cells: list[Cell], task: Task) -> int | str:
             return f"no definition of {name} for Task {task.id}: it needs {ordinal} `{name}` ({found})"
         last = max(last, seen[nth - 1])
     return last
+
+
+
+def _runnable_statements(lesson_file: LessonFile):
+    """(cell, statement) for every statement of the lesson the grader runs, in order."""
+    for cell in lesson_file.cells:
+        if not cell.syntax_error:
+            for statement in cell_rules.runnable(cell_rules.parse(cell.source, cell.filename)).body:
+                yield cell, statement
+
+
+def whole_module(lesson_file: LessonFile) -> ast.Module:
+    """Everything of the lesson that runs, as one module (for aliases and flags)."""
+    return ast.Module(body=[s for _, s in _runnable_statements(lesson_file)], type_ignores=[])
+
+
+def task_definitions(lesson_file: LessonFile, task: Task) -> tuple[list[ast.stmt], ast.Module]:
+    """The statements that make up ``task``, and the lesson's whole runnable module.
+
+    For the static rules check: the 3rd ``def matmul`` (or all of the task's cell when
+    it has metadata), and every definition of the lesson for import aliases.
+    """
+    by_metadata = any(c.metadata_task == task.id for c in lesson_file.cells)
+    wanted, counts, definitions = set(task.defines), {}, []
+    for cell, statement in _runnable_statements(lesson_file):
+        hits = []
+        for name in cell_rules.defined_names(ast.Module(body=[statement], type_ignores=[])):
+            counts[name] = counts.get(name, 0) + 1
+            hits.append((name, counts[name]) in wanted)
+        if (cell.metadata_task == task.id) if by_metadata else any(hits):
+            definitions.append(statement)
+    return definitions, whole_module(lesson_file)

@@ -1,0 +1,51 @@
+"""Rules of the game, enforced twice, after a task's values have passed.
+
+Statically, on the submission's source (``rules.static_violations``: names, attributes,
+the ``@`` operator, through aliases); dynamically, on the torch calls the tracer saw the
+task's own code make in the child (``getattr(torch, 'mat' + 'mul')`` and helpers
+included; calls from the grader's scenarios and from earlier tasks' code excluded).
+A violation fails the rule check, not the values, and says so.
+"""
+from __future__ import annotations
+
+from autograder import rules, submission
+from autograder.checking import CheckFailed, TaskContext
+
+VALUES_FINE = "(its values are right)"
+
+
+def wants_trace(task_id: str) -> bool:
+    return task_id in rules.RULES
+
+
+def check_rules(t: TaskContext, lesson_file: submission.LessonFile) -> None:
+    rule = rules.RULES.get(t.task.id)
+    if rule is None:
+        return
+    function = t.task.names[0]
+    definitions, module = submission.task_definitions(lesson_file, t.task)
+    for violation in rules.static_violations(t.task.id, definitions, module):
+        raise CheckFailed("rules", f"{violation.message(function, lesson_file.display)} {VALUES_FINE}")
+    seen = [(name, filename, line) for trace in t.traces for name, filename, line in trace["calls"]]
+    for name, filename, line in seen:
+        if name in rule.forbidden:
+            where = f"{filename.split(',')[0]}, line {line}" if "cell" not in filename else filename
+            raise CheckFailed("rules", (
+                f"{function} must not call torch.{name} ({where}), not even through a helper or "
+                f"getattr; {rule.topic} {VALUES_FINE}"))
+    called = {name for name, _, _ in seen}
+    for name in rule.required:
+        if t.traces and name not in called:
+            raise CheckFailed("rules", f"{function} must call torch.{name}; {rule.topic} {VALUES_FINE}")
+    t.passed.append("rules")
+
+
+def flags(lesson_files: list[submission.LessonFile]) -> list[str]:
+    """Suspicious constructs, for the instructor: they change no score by themselves."""
+    found = []
+    for lesson_file in lesson_files:
+        if lesson_file.path is None or not lesson_file.cells:
+            continue
+        module = submission.whole_module(lesson_file)
+        found += [f"{lesson_file.display}: {flag}" for flag in rules.suspicious_constructs(module)]
+    return found

@@ -1,0 +1,168 @@
+"""Speed: "make it fast by removing Python loops", checked two ways, never flaky.
+
+1. Work, deterministic: the torch calls a task makes (counted in the child by the
+   tracer) on inputs of several sizes must grow only the way the task allows, and
+   2.17 must not build a ``(batch, n_in, n_out)`` temporary. Machine load cannot flip it.
+2. Wall clock, relative: the grader times rounds of the submission (in the child) and of
+   the reference (here) with its own clock, interleaved, with warm-up, fresh inputs
+   every round and one thread each, and compares medians with a generous limit.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+
+from autograder import reference, scenarios
+from autograder.checking import CheckFailed, TaskError
+from autograder.runner import ChildFailure
+
+
+@dataclass(frozen=True)
+class Speed:
+    grows_with: tuple[str, ...] | None = None  # of "rows", "inner", "cols": what the work may grow with
+    no_temporary: bool = False  # 2.17: no (batch, n_in, n_out) tensor
+    ratio: float | None = None  # limit on median(submission) / median(reference)
+
+
+SPEED: dict[str, Speed] = {
+    "1.4": Speed(grows_with=("rows", "cols")),
+    "1.6": Speed(grows_with=("rows",), ratio=4.0),
+    "1.7": Speed(grows_with=(), ratio=4.0),
+    "1.8": Speed(grows_with=(), ratio=4.0),
+    "2.17": Speed(no_temporary=True, ratio=4.0),
+}
+
+BASE = {"rows": 4, "inner": 8, "cols": 6}
+SCALE = 4
+ROUNDS, WARMUP = 7, 1
+MEASURE = {  # kind, name, inputs of one call, calls per round
+    "1.6": ("call", "matmul", lambda r: (r(64, 784), r(784, 10)), 10),
+    "1.7": ("call", "matmul", lambda r: (r(256, 784), r(784, 64)), 10),
+    "1.8": ("call", "matmul", lambda r: (r(256, 784), r(784, 64)), 10),
+    "2.17": ("layer", "Lin", lambda r: (r(784, 50), r(50), r(512, 784), r(512, 50)), 10),
+}
+
+
+def check(t) -> None:
+    speed = SPEED.get(t.task.id)
+    if speed is None:
+        return
+    if speed.grows_with is not None:
+        check_growth(t, speed.grows_with)
+    if speed.no_temporary:
+        check_no_temporary(t)
+    if speed.ratio is not None:
+        check_ratio(t, speed.ratio)
+
+
+def _calls(t, rows, inner, cols) -> int:
+    reply = t.call("matmul", t.randn(rows, inner), t.randn(inner, cols), trace=True)
+    return reply["trace"]["count"]
+
+
+def check_growth(t, allowed: tuple[str, ...]) -> None:
+    base = _calls(t, **BASE)
+    for dimension in ("rows", "inner", "cols"):
+        if dimension in allowed:
+            continue
+        sizes = {**BASE, dimension: BASE[dimension] * SCALE}
+        scaled = _calls(t, **sizes)
+        if scaled > base:
+            shape = f"{sizes['rows']}×{sizes['inner']} @ {sizes['inner']}×{sizes['cols']}"
+            base_shape = f"{BASE['rows']}×{BASE['inner']} @ {BASE['inner']}×{BASE['cols']}"
+            loops = {"rows": "rows", "inner": "the inner dimension", "cols": "columns"}[dimension]
+            raise CheckFailed("speed", (
+                f"matmul made {base} torch calls for {base_shape} and {scaled} for {shape}: "
+                f"it still loops over {loops}"), _GROWTH_HINTS[t.task.id])
+    t.passed.append("speed (work)")
+
+
+_GROWTH_HINTS = {
+    "1.4": "Hint: compute each c[i, j] as one vectorized (a[i, :] * b[:, j]).sum(), not a loop over k.",
+    "1.6": "Hint: broadcast a whole row against b: (a[i].unsqueeze(-1) * b).sum(0), one loop over rows.",
+    "1.7": "Hint: one torch.einsum call does it all; no Python loop.",
+    "1.8": "Hint: one call to PyTorch's matmul does it all; no Python loop.",
+}
+
+
+def check_no_temporary(t) -> None:
+    batch, n_in, n_out = 64, 32, 16
+    args = [t.randn(n_in, n_out), t.randn(n_out)], [t.randn(batch, n_in)], t.randn(batch, n_out)
+    reply = t.scenario("layer", "Lin", cls="Lin", init_args=args[0], call_args=args[1], out_g=args[2],
+                       standins=[], trace=True)
+    if reply["raised"]:
+        raise t.raised("Lin.backward", reply["raised"])
+    largest = reply["trace"]["max_numel"]
+    if largest >= batch * n_in * n_out:
+        raise CheckFailed("speed", (
+            f"Lin's forward and backward built a tensor of {largest} elements for batch {batch}, "
+            f"n_in {n_in}, n_out {n_out}: that is a (batch, n_in, n_out) temporary"),
+            "Hint: the weight gradient is inp.t() @ out.g (or an einsum), with no outer product per row.")
+    t.passed.append("speed (memory)")
+
+
+def check_ratio(t, limit: float) -> None:
+    ref = reference.load()
+    if ref is None:
+        t.notes.append("speed against the reference not measured: no reference solutions here")
+        return
+    kind, name, make, calls = MEASURE[t.task.id]
+    namespace = ref.namespace(t.task.id)
+    overhead = _overhead(t)
+    submission_times, reference_times = [], []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for round_number in range(WARMUP + ROUNDS):
+            inputs = [make(t.randn) for _ in range(calls)]
+            timings = [lambda: _time_child(t, kind, name, inputs) - overhead,
+                       lambda: _time_here(namespace, kind, name, inputs)]
+            if round_number % 2:
+                timings.reverse()
+            first, second = (timing() for timing in timings)
+            child_time, here_time = (first, second) if round_number % 2 == 0 else (second, first)
+            if round_number >= WARMUP:
+                submission_times.append(child_time)
+                reference_times.append(here_time)
+    finally:
+        torch.set_num_threads(threads)
+    ratio = statistics.median(submission_times) / statistics.median(reference_times)
+    if ratio > limit:
+        raise CheckFailed("speed", f"median {ratio:.1f}× the reference's time (limit {limit:g}×)")
+    t.passed.append("speed (time)")
+
+
+def _time_child(t, kind, name, inputs) -> float:
+    _request(t, {"op": "stage", "task": t.task.id, "kind": kind, "name": name, "inputs": inputs})
+    start = time.perf_counter()
+    _request(t, {"op": "time"})
+    return time.perf_counter() - start
+
+
+def _time_here(namespace, kind, name, inputs) -> float:
+    inputs = [[x.clone() for x in args] for args in inputs]
+    start = time.perf_counter()
+    scenarios.timed_round(namespace, kind, name, inputs)
+    return time.perf_counter() - start
+
+
+def _overhead(t) -> float:
+    """The round trip of an empty timed round: the part of a child timing that is not work."""
+    samples = []
+    for _ in range(5):
+        samples.append(_time_child(t, "call", "matmul", []))
+    return statistics.median(samples)
+
+
+def _request(t, message: dict) -> dict:
+    try:
+        reply = t.session.child.request(message, timeout=60.0)
+    except ChildFailure as exc:
+        t.session.restart()
+        raise TaskError(f"grading stopped: {exc} while timing {t.task.name}") from None
+    if reply.get("ok") is not True:
+        raise CheckFailed("speed", f"the timed run failed: {reply.get('crashed') or reply.get('missing')}")
+    return reply

@@ -1,0 +1,171 @@
+"""Benchmark for the rules and speed checks (run: python benchmarks/rules_speed.py).
+
+Prints
+1. the matmul ladder of the reference on 5×784 @ 784×10, with ratios;
+2. the false-fail rate: the reference's speed checks run N times while two other
+   processes keep both cores busy (goal 0/N);
+3. the catch rate: slow-but-correct submissions graded N times each (goal N/N);
+4. the time the rules and speed checks add to grading one submission (goal < 1 s).
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograder import enforcement, reference, speed, submission  # noqa: E402
+from autograder.grading import grade, grade_task  # noqa: E402
+from autograder.runner import Session  # noqa: E402
+from autograder.tasks import TASKS  # noqa: E402
+
+SPEED_TASKS = ["1.4", "1.6", "1.7", "1.8", "2.17"]
+SLOW = {  # correct values, slow by design: (task, replacement cell)
+    "elementwise posing as broadcasting": ("1.6", '''def matmul(a, b):
+    "Two loops, posing as broadcasting."
+    ar, ac = a.shape
+    br, bc = b.shape
+    assert ac == br
+    c = torch.zeros(ar, bc)
+    for i in range(ar):
+        for j in range(bc):
+            c[i, j] = (a[i, :] * b[:, j]).sum()
+    return c
+'''),
+    "einsum called per row": ("1.7", '''def matmul(a, b):
+    "einsum, one row at a time."
+    return torch.stack([torch.einsum("k,kj->j", row, b) for row in a])
+'''),
+    "outer-product weight gradient posing as 2.17": ("2.17", '''class Lin(Module):
+    "A linear layer."
+    def __init__(self, w, b):
+        "Keep the weights."
+        self.w, self.b = w, b
+
+    def forward(self, inp):
+        "inp @ w + b."
+        return inp @ self.w + self.b
+
+    def bwd(self, out, inp):
+        "Gradients, the slow way."
+        inp.g = out.g @ self.w.t()
+        self.w.g = (inp.unsqueeze(-1) * out.g.unsqueeze(1)).sum(0)
+        self.b.g = out.g.sum(0)
+'''),
+}
+
+
+def ladder() -> None:
+    ref = reference.load()
+    a, b = torch.randn(5, 784), torch.randn(784, 10)
+    rows = []
+    for task in ["1.2", "1.4", "1.6", "1.7", "1.8"]:
+        matmul = ref.namespace(task)["matmul"]
+        number = 1 if task == "1.2" else 200
+        start = time.perf_counter()
+        for _ in range(number):
+            matmul(a, b)
+        rows.append((task, TASKS[task].name, (time.perf_counter() - start) / number))
+    start = time.perf_counter()
+    for _ in range(1000):
+        a @ b
+    rows.append(("@", "a @ b", (time.perf_counter() - start) / 1000))
+    loops = rows[0][2]
+    print("1. matmul ladder of the reference, 5×784 @ 784×10")
+    for task, name, seconds in rows:
+        print(f"   {task:>4} {name:<24} {seconds * 1e3:10.3f} ms   {loops / seconds:10.0f}× faster than loops")
+
+
+def spin(stop) -> None:
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
+def with_load(function):
+    stop = multiprocessing.Event()
+    workers = [multiprocessing.Process(target=spin, args=(stop,)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        return function()
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+
+
+def repeated(folder: Path, task_ids: list[str], repeats: int) -> dict[str, int]:
+    """Grade the tasks ``repeats`` times in one session; count speed-check failures."""
+    lesson_files = submission.load(folder)
+    failures = {task: 0 for task in task_ids}
+    with Session(lesson_files) as session:
+        session.load()
+        for round_number in range(repeats):
+            for task_id in task_ids:
+                task = TASKS[task_id]
+                lesson_file = next(f for f in lesson_files if f.lesson.stem == task.lesson)
+                result = grade_task(task, session, lesson_file, round_number, {})
+                failed_check = result.checks[-1].name if result.status != "passed" and result.checks else ""
+                failures[task_id] += failed_check == "speed"
+    return failures
+
+
+def mutant_folder(task_id: str, cell: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="slow-"))
+    for path in (REPO / "solutions").glob("l*.py"):
+        shutil.copy(path, folder / path.name)
+    lesson = folder / f"{TASKS[task_id].lesson}.py"
+    text = lesson.read_text()
+    header = f'# %% task="{task_id}"\n'
+    start = text.index(header) + len(header)
+    end = text.index("\n# %%", start)
+    lesson.write_text(text[:start] + cell + text[end:])
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=50)
+    repeats = parser.parse_args().repeats
+    ladder()
+
+    start = time.perf_counter()
+    failures = with_load(lambda: repeated(REPO / "solutions", SPEED_TASKS, repeats))
+    print(f"\n2. false-fail rate, reference under load (2 busy processes), {repeats} runs "
+          f"({time.perf_counter() - start:.0f} s)")
+    for task_id, count in failures.items():
+        print(f"   {task_id:>4}: {count}/{repeats} speed-check failures")
+
+    print(f"\n3. catch rate, slow-but-correct submissions, {repeats} runs each")
+    for name, (task_id, cell) in SLOW.items():
+        folder = mutant_folder(task_id, cell)
+        caught = repeated(folder, [task_id], repeats)[task_id]
+        shutil.rmtree(folder)
+        print(f"   {name:<48} {caught}/{repeats} caught")
+
+    timings = {}
+    for label in ("with", "without"):
+        if label == "without":
+            enforcement.check_rules = lambda *args: None
+            speed.check = lambda *args: None
+        samples = []
+        for _ in range(3):
+            begin = time.perf_counter()
+            grade(REPO / "solutions", seed=1)
+            samples.append(time.perf_counter() - begin)
+        timings[label] = statistics.median(samples)
+    print(f"\n4. grading the solutions: {timings['with']:.2f} s with rules and speed checks, "
+          f"{timings['without']:.2f} s without: they add {timings['with'] - timings['without']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
