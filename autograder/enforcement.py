@@ -24,20 +24,18 @@ def check_rules(t: TaskContext, lesson_file: submission.LessonFile) -> None:
         return
     function = t.task.names[0]
     definitions, module = submission.task_definitions(lesson_file, t.task)
-    for violation in rules.static_violations(t.task.id, definitions, module):
+    for violation in _forbidden_first(rules.static_violations(t.task.id, definitions, module)):
         raise CheckFailed("rules", f"{violation.message(function, lesson_file.display)} {VALUES_FINE}")
-    seen = [(name, filename, line) for trace in t.traces for name, filename, line in trace["calls"]]
-    for name, filename, line in seen:
-        if name in rule.forbidden:
-            where = f"{filename.split(',')[0]}, line {line}" if "cell" not in filename else filename
-            raise CheckFailed("rules", (
-                f"{function} must not call torch.{name} ({where}), not even through a helper or "
-                f"getattr; {rule.topic} {VALUES_FINE}"))
-    called = {name for name, _, _ in seen}
-    for name in rule.required:
-        if t.traces and name not in called:
-            raise CheckFailed("rules", f"{function} must call torch.{name}; {rule.topic} {VALUES_FINE}")
+    calls = [call for trace in t.traces for call in trace["calls"]]
+    if t.traces:  # what the task's code really called, however it reached torch
+        for violation in _forbidden_first(rules.traced_violations(t.task.id, calls)):
+            raise CheckFailed("rules", f"{violation.message(function, lesson_file.display)} {VALUES_FINE}")
     t.passed.append("rules")
+
+
+def _forbidden_first(violations):
+    """A forbidden call says more than the missing required one it replaced."""
+    return sorted(violations, key=lambda violation: violation.kind != "forbidden")
 
 
 def flags(lesson_files: list[submission.LessonFile]) -> list[str]:
