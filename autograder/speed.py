@@ -37,12 +37,12 @@ SPEED: dict[str, Speed] = {
 
 BASE = {"rows": 4, "inner": 8, "cols": 6}
 SCALE = 4
-ROUNDS, WARMUP = 7, 1
-MEASURE = {  # kind, name, inputs of one call, calls per round
-    "1.6": ("call", "matmul", lambda r: (r(64, 784), r(784, 10)), 10),
-    "1.7": ("call", "matmul", lambda r: (r(256, 784), r(784, 64)), 10),
-    "1.8": ("call", "matmul", lambda r: (r(256, 784), r(784, 64)), 10),
-    "2.17": ("layer", "Lin", lambda r: (r(784, 50), r(50), r(512, 784), r(512, 50)), 10),
+ROUNDS, WARMUP = 5, 1
+MEASURE = {  # kind, name, inputs of one call, calls per round (a round: a few ms of work)
+    "1.6": ("call", "matmul", lambda r: (r(32, 784), r(784, 10)), 4),
+    "1.7": ("call", "matmul", lambda r: (r(128, 784), r(784, 64)), 4),
+    "1.8": ("call", "matmul", lambda r: (r(128, 784), r(784, 64)), 4),
+    "2.17": ("layer", "Lin", lambda r: (r(784, 50), r(50), r(256, 784), r(256, 50)), 4),
 }
 
 
@@ -152,7 +152,7 @@ def _time_here(namespace, kind, name, inputs) -> float:
 def _overhead(t) -> float:
     """The round trip of an empty timed round: the part of a child timing that is not work."""
     samples = []
-    for _ in range(5):
+    for _ in range(3):
         samples.append(_time_child(t, "call", "matmul", []))
     return statistics.median(samples)
 
