@@ -84,11 +84,11 @@ class Child:
         except scenarios.MissingName as exc:
             return {"ok": False, "missing": f"`{exc}` is not defined after the cell of Task {task}"}
 
-    def stage(self, *, task, kind, name, inputs):
-        """Keep inputs for a timed round; nothing of the student's runs here."""
+    def stage(self, *, task, kind, name, shapes, calls, seed):
+        """Draw a timed round's inputs (untimed); nothing of the student's runs here."""
         if task not in self.snapshots:
             return {"ok": False, "missing": f"the cell for Task {task} did not run"}
-        self.staged = [task, kind, name, inputs]
+        self.staged = [task, kind, name, scenarios.draw_inputs(shapes, calls, seed)]
         return {"ok": True}
 
     def time(self):

@@ -73,13 +73,19 @@ def grade_task(task: Task, session: Session, lesson_file: submission.LessonFile,
     except CheckFailed as failure:
         result.checks.append(CheckResult(failure.check, False, failure.message))
         result.status = FAILED
-        result.message = _compose(task, failure.message, failure.hint, lesson_file, earlier)
+        hint = " ".join(filter(None, [failure.hint, _undefined_note(failure.message, session, task)]))
+        result.message = _compose(task, failure.message, hint, lesson_file, earlier)
     except TaskError as error:
         result.status = ERROR
-        notes = session.cell_failures.get(task.lesson, [])
-        hint = f"Note: {notes[0]}" if notes and "not defined" in str(error) else ""
-        result.message = _compose(task, str(error), hint, lesson_file, earlier)
+        result.message = _compose(task, str(error), _undefined_note(str(error), session, task),
+                                  lesson_file, earlier)
     return result
+
+
+def _undefined_note(problem: str, session: Session, task: Task) -> str:
+    """A name that is not defined often goes back to a cell that failed (an import)."""
+    failures = session.cell_failures.get(task.lesson, [])
+    return f"Note: {failures[0]}" if failures and "not defined" in problem else ""
 
 
 def _compose(task: Task, problem: str, hint: str, lesson_file: submission.LessonFile,

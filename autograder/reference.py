@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+import threading
 from pathlib import Path
 
 from autograder import submission
@@ -27,18 +29,32 @@ def solutions_dir() -> Path | None:
 class Reference:
     def __init__(self, folder: Path):
         self.runner = Child()
-        for lesson_file in submission.load(folder):
-            for cell in lesson_file.cells:
-                reply = self.runner.exec_cell(lesson=lesson_file.lesson.stem, source=cell.source,
-                                              filename=f"reference:{cell.filename}", tasks=cell.tasks)
-                if not reply["ok"]:
-                    raise RuntimeError(f"reference solution {cell.filename} {cell.where} failed: {reply}")
+        self.lock = threading.Lock()
+        before = dict(sys.modules)
+        try:
+            for lesson_file in submission.load(folder):
+                for cell in lesson_file.cells:
+                    reply = self.runner.exec_cell(lesson=lesson_file.lesson.stem, source=cell.source,
+                                                  filename=f"reference:{cell.filename}", tasks=cell.tasks)
+                    if not reply["ok"]:
+                        raise RuntimeError(f"reference solution {cell.filename} {cell.where} failed: {reply}")
+        finally:  # lesson 02 imports lesson 01 while loading; the grader keeps no such modules
+            for name in [n for n in sys.modules if n not in before]:
+                if name.split(".")[0] == "exp" or name in self.runner.modules:
+                    del sys.modules[name]
 
     def namespace(self, task: str) -> dict:
         return self.runner.restore(task)
 
 
+_LOADING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
-def load() -> Reference | None:
-    folder = solutions_dir()
+def _load(folder: Path | None) -> Reference | None:
     return Reference(folder) if folder else None
+
+
+def load() -> Reference | None:
+    with _LOADING:
+        return _load(solutions_dir())

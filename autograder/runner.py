@@ -8,7 +8,7 @@ sends garbage is killed and replaced; ``Session`` then replays the cells that ra
 from __future__ import annotations
 
 import os
-import signal
+import select
 import subprocess
 import sys
 import tempfile
@@ -62,6 +62,7 @@ class Child:
         finally:
             os.close(request_read)
             os.close(reply_write)
+        os.set_blocking(self.request_write, False)  # see _send
         try:
             self.request({"op": "ping"}, timeout=START_TIMEOUT)
         except ChildFailure as exc:
@@ -71,9 +72,10 @@ class Child:
     def request(self, message: dict, timeout: float) -> dict:
         if self.process is None:
             self.start()
+        deadline = time.monotonic() + timeout
         try:
-            wire.write_message(self.request_write, message)
-            return wire.read_message(self.reply_read, deadline=time.monotonic() + timeout)
+            self._send(message, deadline)
+            return wire.read_message(self.reply_read, deadline=deadline)
         except TimeoutError:
             self.stop()
             raise ChildFailure(f"timed out after {timeout:g} s") from None
@@ -81,6 +83,19 @@ class Child:
             reason = self._death_reason() or str(exc)
             self.stop()
             raise ChildFailure(reason) from None
+
+    def _send(self, message: dict, deadline: float) -> None:
+        """Write a request, never blocking past ``deadline``: a stopped or hostile child can
+        leave the request pipe full, and a blocking write would hang the grader for good."""
+        view = memoryview(wire.encode(message))
+        while view:
+            _, writable, _ = select.select([], [self.request_write], [], max(0.0, deadline - time.monotonic()))
+            if not writable:
+                raise TimeoutError
+            try:
+                view = view[os.write(self.request_write, view):]
+            except BlockingIOError:
+                continue
 
     def _death_reason(self) -> str:
         try:
@@ -93,11 +108,7 @@ class Child:
         """Kill the child and everything it started (its pid namespace, its cgroup)."""
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait()
+        self.box.kill(self.process)
         self.box.close()
         self.box = None
         for fd in (self.request_write, self.reply_read):

@@ -232,6 +232,12 @@ def _timed_layer(namespace, name, args):
 TIMED = {"call": _timed_call, "layer": _timed_layer}
 
 
+def draw_inputs(shapes, calls, seed) -> list:
+    """A timed round's inputs, identical wherever they are drawn from the same seed."""
+    generator = torch.Generator().manual_seed(seed)
+    return [[torch.randn(*shape, generator=generator) for shape in shapes] for _ in range(calls)]
+
+
 def timed_round(namespace, kind, name, inputs):
     """The work the speed check times, the same in the child and for the reference."""
     run = TIMED[kind]

@@ -38,11 +38,13 @@ SPEED: dict[str, Speed] = {
 BASE = {"rows": 4, "inner": 8, "cols": 6}
 SCALE = 4
 ROUNDS, WARMUP = 5, 1
-MEASURE = {  # kind, name, inputs of one call, calls per round (a round: a few ms of work)
-    "1.6": ("call", "matmul", lambda r: (r(32, 784), r(784, 10)), 4),
-    "1.7": ("call", "matmul", lambda r: (r(128, 784), r(784, 64)), 4),
-    "1.8": ("call", "matmul", lambda r: (r(128, 784), r(784, 64)), 4),
-    "2.17": ("layer", "Lin", lambda r: (r(784, 50), r(50), r(256, 784), r(256, 50)), 4),
+ROUND_SECONDS = 0.02  # of the reference's work per round: long beside a wake-up on a busy machine
+MAX_CALLS = 48
+MEASURE = {  # kind, name, shapes of one call's inputs (drawn on both sides from one seed)
+    "1.6": ("call", "matmul", [(32, 784), (784, 10)]),
+    "1.7": ("call", "matmul", [(256, 784), (784, 256)]),
+    "1.8": ("call", "matmul", [(256, 784), (784, 256)]),
+    "2.17": ("layer", "Lin", [(784, 50), (50,), (256, 784), (256, 50)]),
 }
 
 
@@ -109,52 +111,57 @@ def check_ratio(t, limit: float) -> None:
     if ref is None:
         t.notes.append("speed against the reference not measured: no reference solutions here")
         return
-    kind, name, make, calls = MEASURE[t.task.id]
-    namespace = ref.namespace(t.task.id)
-    overhead = _overhead(t)
-    submission_times, reference_times = [], []
+    kind, name, shapes = MEASURE[t.task.id]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for round_number in range(WARMUP + ROUNDS):
-            inputs = [make(t.randn) for _ in range(calls)]
-            timings = [lambda: _time_child(t, kind, name, inputs) - overhead,
-                       lambda: _time_here(namespace, kind, name, inputs)]
-            if round_number % 2:
-                timings.reverse()
-            first, second = (timing() for timing in timings)
-            child_time, here_time = (first, second) if round_number % 2 == 0 else (second, first)
-            if round_number >= WARMUP:
-                submission_times.append(child_time)
-                reference_times.append(here_time)
+        with ref.lock:  # one timing at a time: the reference's namespace is shared
+            ratio = _ratio(t, ref.namespace(t.task.id), kind, name, shapes)
     finally:
         torch.set_num_threads(threads)
-    ratio = statistics.median(submission_times) / statistics.median(reference_times)
     if ratio > limit:
         raise CheckFailed("speed", f"median {ratio:.1f}× the reference's time (limit {limit:g}×)")
     t.passed.append("speed (time)")
 
 
-def _time_child(t, kind, name, inputs) -> float:
-    _request(t, {"op": "stage", "task": t.task.id, "kind": kind, "name": name, "inputs": inputs})
+def _ratio(t, namespace, kind, name, shapes) -> float:
+    """median(submission) / median(reference), over interleaved rounds of fresh inputs."""
+    one_call = min(_time_here(namespace, kind, name, shapes, 1, _seed(t)) for _ in range(3))
+    calls = max(1, min(MAX_CALLS, round(ROUND_SECONDS / max(one_call, 1e-6))))
+    overhead = statistics.median(_time_child(t, kind, name, shapes, 0, 0) for _ in range(3))
+    submission_times, reference_times = [], []
+    for round_number in range(WARMUP + ROUNDS):
+        seed = _seed(t)  # fresh inputs every round: nothing to cache
+        if round_number % 2:  # alternate who goes first
+            here = _time_here(namespace, kind, name, shapes, calls, seed)
+            child = _time_child(t, kind, name, shapes, calls, seed) - overhead
+        else:
+            child = _time_child(t, kind, name, shapes, calls, seed) - overhead
+            here = _time_here(namespace, kind, name, shapes, calls, seed)
+        if round_number >= WARMUP:
+            submission_times.append(child)
+            reference_times.append(here)
+    return statistics.median(submission_times) / statistics.median(reference_times)
+
+
+def _seed(t) -> int:
+    return int(t.randint(0, 2**62))
+
+
+def _time_child(t, kind, name, shapes, calls, seed) -> float:
+    """The child draws the round's inputs untimed; the grader's clock times the round."""
+    _request(t, {"op": "stage", "task": t.task.id, "kind": kind, "name": name,
+                 "shapes": shapes, "calls": calls, "seed": seed})
     start = time.perf_counter()
     _request(t, {"op": "time"})
     return time.perf_counter() - start
 
 
-def _time_here(namespace, kind, name, inputs) -> float:
-    inputs = [[x.clone() for x in args] for args in inputs]
+def _time_here(namespace, kind, name, shapes, calls, seed) -> float:
+    inputs = scenarios.draw_inputs(shapes, calls, seed)
     start = time.perf_counter()
     scenarios.timed_round(namespace, kind, name, inputs)
     return time.perf_counter() - start
-
-
-def _overhead(t) -> float:
-    """The round trip of an empty timed round: the part of a child timing that is not work."""
-    samples = []
-    for _ in range(3):
-        samples.append(_time_child(t, "call", "matmul", []))
-    return statistics.median(samples)
 
 
 def _request(t, message: dict) -> dict:

@@ -93,12 +93,13 @@ def check_init_statistics(t, function):
         t.expect_tensor(got, torch.empty(n_in, n_out), f"{function}({n_in}, {n_out})", values=False)
         n, target = got.numel(), math.sqrt(2 / n_in)
         mean, std = float(got.double().mean()), float(got.double().std())
-        # NOTE: six standard errors of the sampling distribution: a correct init fails ~1e-9 of runs
-        t.expect(abs(mean) < 6 * target / math.sqrt(n), "statistics",
-                 f"{function}({n_in}, {n_out}) has mean {mean:.4g}; expected about 0")
+        # NOTE: six standard errors of the sampling distribution: a correct init fails ~1e-9 of runs.
+        # The std comes first: a wrong scale would otherwise trip the mean check, hintless.
         t.expect(abs(std / target - 1) < 6 / math.sqrt(2 * n), "statistics",
                  f"{function}({n_in}, {n_out}) has std {std:.4g}; expected sqrt(2/n_in) = {target:.4g}",
                  messages.HINTS["fan_in_vs_fan_out"] if abs(std / math.sqrt(2 / n_out) - 1) < 0.05 else "")
+        t.expect(abs(mean) < 6 * std / math.sqrt(n), "statistics",
+                 f"{function}({n_in}, {n_out}) has mean {mean:.4g}; expected about 0")
         within = float((got.double().abs() < std).double().mean())
         t.expect(abs(within - 0.6827) < 6 * math.sqrt(0.6827 * 0.3173 / n), "statistics",
                  f"{function}'s values are not normally distributed: {within:.1%} lie within one std "
@@ -118,9 +119,10 @@ def check_kaiming_torch(t):
 
 @check("2.4")
 def check_relu(t):
-    for shape in [(5, 7), (1, 4), (6,)]:
-        x = t.randn(*shape)
-        x.view(-1)[0], x.view(-1)[-1] = 0.0, -0.0
+    for shape, positive in [((5, 7), False), ((1, 4), False), ((6,), False), ((3, 4), True)]:
+        x = t.randn(*shape).abs() + 0.1 if positive else t.randn(*shape)
+        if not positive:
+            x.view(-1)[0], x.view(-1)[-1] = 0.0, -0.0
         reply = t.call("relu", x)
         expect_untouched(t, "relu", ["x"], [x], reply["args"])
         t.expect(not reply["aliases"][0], "side effects", messages.ALIASED.format(function="relu", argument="x"))

@@ -1,0 +1,38 @@
+"""Least privilege for the child: the layers this machine offers, and a ``Box`` that starts
+one child inside them.
+
+Layers, outermost first; each one the machine lacks is skipped and ``Layers.describe``
+says why (``python -m autograder.sandbox``):
+
+- **cgroup** (root, cgroup v1): memory and pids limits for everything the child starts;
+  at the end every process in the group is killed, detached grandchildren included.
+- **user** (root, users made by ``scripts/setup-sandbox.sh``): one unprivileged uid per
+  concurrent slot, no supplementary groups. Python under ``/root`` (0700) is reached
+  through a private mount namespace made as root just before the uid is dropped: a tmpfs
+  covers ``/root`` and only the interpreter's tree is bound back, read-only.
+- **rlimits**: CPU, file size, open files, no core files; processes for a non-root uid;
+  address space only when there is no memory cgroup (torch needs 1-2 GiB of it).
+- **bubblewrap** (unprivileged user namespaces): no network, own pid/ipc/uts/mount
+  namespaces, and a root filesystem of ``/usr``, the interpreter, the ``autograder``
+  package and the scratch folder (all read-only) plus a size-capped ``/tmp``. Nothing of
+  the grader's (solutions, tests, submissions, results) exists in there.
+- **seccomp** (libseccomp via ctypes): no IP sockets, ptrace, mount, namespaces, bpf,
+  io_uring, keyctl...: those calls fail with EPERM inside the student's code.
+
+``AUTOGRADER_SANDBOX`` picks the mode: ``auto`` (default: every layer available),
+``off`` (a plain child), ``required`` (refuse to start a child unless every layer this
+machine should have is on); ``-bwrap``, ``-user``, ``-cgroup``, ``-seccomp``, ``-rlimits``
+drop one (``AUTOGRADER_SANDBOX="auto -bwrap"``). ``AUTOGRADER_MEMORY`` sets the memory
+limit (``2G``, ``1536M``).
+
+Modules: ``layers`` (what the machine gives: ``detect``), ``box`` (one child in them),
+``filesystem`` (what the child sees), ``seccomp``, ``processes`` (before exec, and after).
+"""
+from autograder.sandbox.box import Box
+from autograder.sandbox.filesystem import PACKAGE_DIR
+from autograder.sandbox.layers import (
+    MEMORY_ENV, MODE_ENV, Layers, Limits, SandboxError, detect, doctor_lines, missing,
+)
+
+__all__ = ["Box", "Layers", "Limits", "MEMORY_ENV", "MODE_ENV", "PACKAGE_DIR", "SandboxError", "detect",
+           "doctor_lines", "missing"]

@@ -1,0 +1,211 @@
+"""One child inside the layers: a uid slot, a cgroup, the command line, and the end of it.
+
+``Box(scratch)`` takes a free slot (a sandbox uid nobody else on the machine is using:
+an ``flock`` in ``/run/autograder-sandbox``); ``popen`` makes the child's cgroups and
+starts it; ``verdict`` turns its exit status into a reason a student can read; ``kill``
+and ``close`` end it, everything it started, its cgroups and its hold on the slot.
+"""
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import re
+import resource
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from autograder.sandbox import filesystem, processes, seccomp
+from autograder.sandbox.layers import Layers, SandboxError, detect, missing, size
+
+STATE_DIR = Path("/run/autograder-sandbox")  # slot locks (root only)
+_counter = itertools.count()
+
+
+class Box:
+    """One child's confinement; see the module docstring."""
+
+    def __init__(self, scratch: str, layers: Layers | None = None):
+        self.scratch = str(scratch)
+        self.layers = layers or detect()
+        self.user: tuple[str, int, int] | None = None
+        self.cgroups: list[Path] = []
+        self._lock: int | None = None
+        if self.layers.mode == "required" and missing(self.layers):
+            raise SandboxError("the sandbox is required, but these layers are off: "
+                               + "; ".join(missing(self.layers)))
+        if self.layers.users:
+            self._take_slot()
+
+    # -- starting --
+    def popen(self, argv: list[str], *, env: dict[str, str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+        """Start ``argv`` (``python ...``) inside the layers; its output goes nowhere."""
+        layers, limits = self.layers, self.layers.limits
+        common = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                      cwd=self.scratch, start_new_session=True)
+        if not layers.active:
+            return subprocess.Popen(argv, pass_fds=pass_fds, env=env, **common)
+        opened: list[int] = []
+        try:
+            cgroup_fds = self._make_cgroups() if layers.cgroups else []
+            opened += cgroup_fds
+            view = None
+            if self.user:  # the scratch folder: readable by the slot's group, never writable
+                os.chown(self.scratch, 0, self.user[2])
+                os.chmod(self.scratch, 0o750)
+                if filesystem.views_work():
+                    view = filesystem.View.for_user(
+                        [*filesystem.python_trees(), str(filesystem.PACKAGE_DIR)], without_bwrap=not layers.bwrap,
+                        tmp_bytes=limits.tmp_bytes, rebind=[self.scratch])
+            env = {**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(filesystem.PACKAGE_DIR.parent)}
+            if layers.bwrap or view:
+                env.update(HOME="/tmp", TMPDIR="/tmp")
+            load_seccomp = None
+            if layers.bwrap:
+                argv = self._bwrap_command(argv, env, opened)
+                pass_fds = (*pass_fds, *opened[len(cgroup_fds):])
+                env = {"PATH": "/usr/bin:/bin"}
+            elif layers.seccomp:
+                load_seccomp = seccomp.loader(layers.seccomp)
+            preexec = processes.preexec(cgroup_fds, view, self.user[1:] if self.user else None,
+                                        self._rlimits() if layers.rlimits else (), load_seccomp)
+            return subprocess.Popen(argv, pass_fds=pass_fds, env=env, preexec_fn=preexec, **common)
+        finally:
+            for descriptor in opened:
+                os.close(descriptor)
+
+    def _bwrap_command(self, argv: list[str], env: dict[str, str], opened: list[int]) -> list[str]:
+        layers, limits = self.layers, self.layers.limits
+        command = [layers.bwrap, *filesystem.BWRAP_FLAGS, *filesystem.system_binds(),
+                   *filesystem.binds([*filesystem.python_trees(), str(filesystem.PACKAGE_DIR)])]
+        for path in ("/tmp", "/dev/shm"):
+            command += ["--size", str(limits.tmp_bytes), "--tmpfs", path]
+        command += ["--ro-bind", self.scratch, self.scratch, "--chdir", self.scratch]
+        for name, value in env.items():
+            command += ["--setenv", name, value]
+        if layers.seccomp:
+            opened.append(seccomp.memfd(layers.seccomp))
+            command += ["--seccomp", str(opened[-1])]
+        return [*command, "--", *argv]
+
+    def _rlimits(self) -> list[tuple[int, int, int]]:
+        """(resource, soft, hard); CPU's hard limit is a second later, so that SIGXCPU comes first."""
+        limits = self.layers.limits
+        chosen = [(resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_FSIZE, limits.file_bytes),
+                  (resource.RLIMIT_NOFILE, limits.open_files), (resource.RLIMIT_CORE, 0)]
+        if self.user:
+            chosen.append((resource.RLIMIT_NPROC, limits.pids))
+        elif not self.layers.root:  # counted over all of this user's processes: add ours
+            chosen.append((resource.RLIMIT_NPROC, len(processes.of_user(os.getuid())) + limits.pids))
+        if not self.layers.cgroups:
+            chosen.append((resource.RLIMIT_AS, limits.memory))
+        cpu = resource.RLIMIT_CPU
+        return [(which, min(value, processes.hard_limit(which)),
+                 min(value + (which == cpu), processes.hard_limit(which))) for which, value in chosen]
+
+    def _take_slot(self, wait: float = 300.0) -> None:
+        STATE_DIR.mkdir(mode=0o700, exist_ok=True)
+        deadline = time.monotonic() + wait
+        while True:
+            for user in self.layers.users:
+                descriptor = os.open(STATE_DIR / f"{user[0]}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    os.close(descriptor)
+                    continue
+                self._lock, self.user = descriptor, user
+                processes.kill_user(user[1])  # left by a grader that died without cleaning up
+                return
+            if time.monotonic() > deadline:
+                raise SandboxError(f"all {len(self.layers.users)} sandbox users are busy")
+            time.sleep(0.05)
+
+    def _make_cgroups(self) -> list[int]:
+        """The child's memory and pids groups; returns fds of their cgroup.procs, for preexec."""
+        name = f"{os.getpid()}-{next(_counter)}"
+        memory, pids = (parent / name for parent in self.layers.cgroups)
+        for group in (memory, pids):
+            group.mkdir()
+            self.cgroups.append(group)
+        limit = str(self.layers.limits.memory)
+        (memory / "memory.limit_in_bytes").write_text(limit)
+        if (memory / "memory.memsw.limit_in_bytes").exists():  # and no swap
+            (memory / "memory.memsw.limit_in_bytes").write_text(limit)
+        (pids / "pids.max").write_text(str(self.layers.limits.pids))
+        return [os.open(group / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for group in (memory, pids)]
+
+    # -- after --
+    def verdict(self, returncode: int) -> str:
+        """Why the child stopped, in words for the student."""
+        limits = self.layers.limits
+        if self._oom_kills():
+            return f"the process used more than {size(limits.memory)} of memory"
+        number = -returncode if returncode < 0 else None
+        if self.layers.bwrap and 128 < returncode < 128 + 65:  # bwrap reports a signal as 128 + N
+            number = returncode - 128
+        if number is None:
+            return f"the process exited with code {returncode}"
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        if name == "SIGXCPU":
+            return f"the process used more than {limits.cpu_seconds} s of CPU time"
+        if name == "SIGXFSZ":
+            return f"the process wrote a file larger than {size(limits.file_bytes)}"
+        if name == "SIGSEGV":
+            return "the process crashed (segmentation fault, SIGSEGV)"
+        return f"the process was killed by signal {name}"
+
+    def _oom_kills(self) -> int:
+        if not self.cgroups:
+            return 0
+        try:
+            text = (self.cgroups[0] / "memory.oom_control").read_text()
+        except OSError:
+            return 0
+        match = re.search(r"^oom_kill (\d+)", text, re.MULTILINE)
+        return int(match[1]) if match else 0
+
+    def kill(self, process: subprocess.Popen) -> None:
+        """Kill the child and everything it started, and reap it.
+
+        With bubblewrap the sandbox's pid 1 goes first: the kernel then kills its whole pid
+        namespace and bwrap's outer process reaps it and exits, so nothing is orphaned (an
+        orphan is reaped by the machine's init, late on these VMs, and counts against the
+        slot's process limit until then)."""
+        if self.layers.bwrap and process.poll() is None:
+            for pid in processes.children(process.pid):
+                processes.send(pid)
+            try:
+                process.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                pass
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        process.wait()
+
+    def close(self) -> None:
+        """Kill whatever is left in the child's cgroups, remove them, free the slot."""
+        for group in self.cgroups:
+            for _ in range(200):
+                processes.kill_cgroup(group)
+                try:
+                    group.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # a process still exiting
+                    time.sleep(0.005)
+        self.cgroups = []
+        if self.user:
+            processes.kill_user(self.user[1])
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None

@@ -1,0 +1,222 @@
+"""What this machine gives the child: each layer on, or off with the reason.
+
+``detect`` reads ``AUTOGRADER_SANDBOX`` and ``AUTOGRADER_MEMORY`` on every call; the
+probes behind it (a cgroup made and removed, bubblewrap run once, the seccomp program
+built) run once per process.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.sandbox import filesystem, processes, seccomp
+
+MODE_ENV = "AUTOGRADER_SANDBOX"  # auto | off | required, then -bwrap, -user, -cgroup, -seccomp, -rlimits
+MEMORY_ENV = "AUTOGRADER_MEMORY"  # 2G, 1536M
+USER_PREFIX = "autograder-sandbox"  # autograder-sandbox0, autograder-sandbox1, ...: one per slot
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+GiB, MiB = 1 << 30, 1 << 20
+NAMES = ("memory cgroup", "pids cgroup", "sandbox user", "rlimits", "bubblewrap", "seccomp")
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start a child as configured (e.g. ``required`` and a layer is off)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: int = 2 * GiB
+    pids: int = 64  # processes and threads, bubblewrap's two included
+    cpu_seconds: int = 600  # over the child's life; each request also has the grader's wall clock
+    file_bytes: int = 64 * MiB
+    open_files: int = 256
+    tmp_bytes: int = 64 * MiB  # the child's /tmp and /dev/shm, each
+
+
+@dataclass(frozen=True)
+class Layers:
+    """What this machine gives the child; ``off`` says why each missing layer is missing."""
+    mode: str
+    root: bool
+    limits: Limits
+    cgroups: tuple[Path, Path] | None = None  # memory, pids: the parents of per-child groups
+    users: tuple[tuple[str, int, int], ...] = ()  # (name, uid, gid), one per slot
+    bwrap: str | None = None
+    seccomp: bytes | None = None  # the BPF program
+    rlimits: bool = False
+    off: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.mode != "off"
+
+    def describe(self) -> list[str]:
+        """One line per layer: ``bubblewrap: on (...)`` or ``memory cgroup: off (not root)``."""
+        why, limits = dict(self.off), self.limits
+
+        def line(name: str, on: bool, what: str) -> str:
+            return f"{name}: on ({what})" if on else f"{name}: off ({why.get(name, 'unavailable')})"
+
+        rlimits = [f"CPU {limits.cpu_seconds} s", f"files up to {size(limits.file_bytes)}",
+                   f"{limits.open_files} open files", "no core files"]
+        if self.users or not self.root:
+            rlimits.append(f"{limits.pids} processes")
+        if not self.cgroups:
+            rlimits.append(f"address space {size(limits.memory)}")
+        users = f"{len(self.users)} slots, {self.users[0][0]}..; " if self.users else ""
+        return [
+            f"sandbox: {self.mode} (set {MODE_ENV}=off|auto|required)",
+            line("memory cgroup", bool(self.cgroups), f"{size(limits.memory)} per child"),
+            line("pids cgroup", bool(self.cgroups), f"{limits.pids} processes and threads"),
+            line("sandbox user", bool(self.users), users + "no supplementary groups"),
+            line("rlimits", self.rlimits, ", ".join(rlimits)),
+            line("bubblewrap", bool(self.bwrap), "no network; own pid, mount and ipc namespaces; sees only "
+                 f"/usr, Python, the autograder package, the scratch folder, a {size(limits.tmp_bytes)} /tmp"),
+            line("seccomp", self.seccomp is not None,
+                 "no IP sockets, ptrace, mount, namespaces, bpf, io_uring, keyctl: EPERM"),
+        ]
+
+
+def size(count: int) -> str:
+    return f"{count / GiB:g} GiB" if count >= GiB else f"{count / MiB:g} MiB"
+
+
+def detect() -> Layers:
+    """The layers available here, under ``AUTOGRADER_SANDBOX``."""
+    words = os.environ.get(MODE_ENV, "auto").replace(",", " ").split() or ["auto"]
+    mode = words[0] if words[0] in ("auto", "off", "required") else "auto"
+    dropped = {word[1:] for word in words if word.startswith("-")}
+    limits = Limits(memory=_parse_size(os.environ.get(MEMORY_ENV)) or Limits.memory)
+    root = os.geteuid() == 0
+    if mode == "off":
+        return Layers("off", root, limits, off=tuple((name, f"{MODE_ENV}=off") for name in NAMES))
+    off: dict[str, str] = {}
+
+    def dropping(layer: str, *names: str) -> bool:
+        if layer in dropped:
+            off.update((name, f"{MODE_ENV} has -{layer}") for name in names)
+        return layer in dropped
+
+    cgroups = None if dropping("cgroup", "memory cgroup", "pids cgroup") else _cgroups()
+    if isinstance(cgroups, str):
+        off["memory cgroup"] = off["pids cgroup"] = cgroups
+        cgroups = None
+    users = None if dropping("user", "sandbox user") else _slot_users(root, off)
+    bwrap = None if dropping("bwrap", "bubblewrap") else _probe_bwrap(users[0][1:] if users else None)
+    if bwrap and bwrap.startswith("off: "):
+        off["bubblewrap"], bwrap = bwrap[5:], None
+    program = None if dropping("seccomp", "seccomp") else seccomp.program()
+    if isinstance(program, str):
+        off["seccomp"], program = program, None
+    rlimits = not dropping("rlimits", "rlimits")
+    return Layers(mode, root, limits, cgroups, tuple(users or ()), bwrap, program, rlimits, tuple(off.items()))
+
+
+def missing(layers: Layers) -> list[str]:
+    """Layers this machine should give and does not (what ``required`` refuses)."""
+    expected = ["rlimits", "bubblewrap", "seccomp"]
+    if layers.root:
+        expected = ["memory cgroup", "pids cgroup", "sandbox user", *expected]
+    on = {"memory cgroup": layers.cgroups, "pids cgroup": layers.cgroups, "sandbox user": layers.users,
+          "rlimits": layers.rlimits, "bubblewrap": layers.bwrap, "seccomp": layers.seccomp}
+    return [f"{name} ({dict(layers.off).get(name, '')})" for name in expected if not on[name]]
+
+
+def doctor_lines() -> list[str]:
+    """For ``autograder doctor`` and report headers: one line per layer."""
+    return detect().describe()
+
+
+def _parse_size(text: str | None) -> int | None:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?)i?B?\s*", text or "", re.IGNORECASE)
+    if not match:
+        return None
+    return int(float(match[1]) * {"": 1, "K": 1 << 10, "M": MiB, "G": GiB}[match[2].upper()])
+
+
+@functools.lru_cache(maxsize=None)
+def _cgroups() -> tuple[Path, Path] | str:
+    """The grader's own v1 memory and pids cgroups, each with an ``autograder`` group under it."""
+    if os.geteuid() != 0:
+        return "not root"
+    own = {}
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(","):
+                own[controller] = path
+    except OSError as exc:
+        return f"cannot read /proc/self/cgroup: {exc}"
+    found = []
+    for controller, probe in (("memory", "memory.limit_in_bytes"), ("pids", "pids.max")):
+        if controller not in own:
+            return f"no cgroup v1 {controller} controller (cgroup v2 needs a delegated subtree)"
+        parent = CGROUP_ROOT / controller / own[controller].lstrip("/") / "autograder"
+        try:
+            parent.mkdir(exist_ok=True)
+            test = parent / f"probe-{os.getpid()}"
+            test.mkdir(exist_ok=True)
+            works = (test / probe).exists()
+            test.rmdir()
+        except OSError as exc:
+            return f"cannot make a {controller} cgroup under {parent.parent}: {exc.strerror}"
+        if not works:
+            return f"{parent} has no {probe}"
+        for stale in parent.glob("*-*"):  # left by a grader that was killed: empty, remove
+            if stale.is_dir() and not Path(f"/proc/{stale.name.split('-')[0]}").exists():
+                processes.kill_cgroup(stale)
+                try:
+                    stale.rmdir()
+                except OSError:
+                    pass
+        found.append(parent)
+    return found[0], found[1]
+
+
+def _slot_users(root: bool, off: dict[str, str]) -> list[tuple[str, int, int]] | None:
+    if not root:
+        off["sandbox user"] = "not root: the child runs as you"
+        return None
+    numbered = []
+    for entry in pwd.getpwall():
+        match = re.fullmatch(re.escape(USER_PREFIX) + r"(\d+)", entry.pw_name)
+        if match and entry.pw_uid != 0:
+            numbered.append((int(match[1]), (entry.pw_name, entry.pw_uid, entry.pw_gid)))
+    if not numbered:
+        off["sandbox user"] = f"no {USER_PREFIX}N users: run scripts/setup-sandbox.sh"
+        return None
+    closed = [c for c in map(filesystem.closed_to_others, filesystem.python_trees() + [str(filesystem.PACKAGE_DIR)]) if c]
+    if closed and not filesystem.views_work():
+        off["sandbox user"] = (f"{closed[0]} is closed to other users, and no private mount namespace "
+                               "can be made here to reach Python through it")
+        return None
+    return [user for _, user in sorted(numbered)]
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_bwrap(user: tuple[int, int] | None) -> str:
+    """bwrap's path, or ``off: <why>``: it is run once, the way a child will be."""
+    path = shutil.which("bwrap", path="/usr/bin:/bin:/usr/local/bin")
+    if not path:
+        return "off: bwrap is not installed: run scripts/setup-sandbox.sh (Debian package bubblewrap)"
+    trees = filesystem.python_trees()
+    view = filesystem.View.for_user(trees + [str(filesystem.PACKAGE_DIR)], without_bwrap=False,
+                                    tmp_bytes=Limits.tmp_bytes) if user else None
+    command = [path, *filesystem.BWRAP_FLAGS, *filesystem.system_binds(), *filesystem.binds(trees),
+               "--", sys.executable, "-S", "-c", "pass"]
+    try:
+        done = subprocess.run(command, env={"PATH": "/usr/bin:/bin"}, capture_output=True, timeout=30,
+                              preexec_fn=processes.preexec(view=view, user=user))
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"off: bwrap could not start: {exc}"
+    if done.returncode:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        return f"off: bwrap fails here ({message[-1] if message else done.returncode}); are user namespaces disabled?"
+    return path

@@ -1,0 +1,100 @@
+"""The child's process: what runs between fork and exec, and how everything is killed after.
+
+``preexec`` runs in the forked child, still as the grader's user, in this order: join the
+cgroups (needs root), make the mount view (needs root), drop to the slot's uid with no
+supplementary groups, set the rlimits, load seccomp (only without bubblewrap, which loads
+it itself after its own setup). ``subprocess``'s ``user=`` cannot be used: it switches the
+uid before ``preexec_fn`` runs, and joining a cgroup needs root.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import time
+from pathlib import Path
+
+
+def preexec(cgroup_fds=(), view=None, user: tuple[int, int] | None = None, rlimits=(), seccomp=None):
+    """The function ``Popen(preexec_fn=...)`` runs; everything it needs is prepared before fork."""
+    def run() -> None:
+        for descriptor in cgroup_fds:
+            os.write(descriptor, str(os.getpid()).encode())
+        if view:
+            view.apply()
+        if user:
+            os.setgroups([])
+            os.setgid(user[1])
+            os.setuid(user[0])
+        for which, soft, hard in rlimits:
+            resource.setrlimit(which, (soft, hard))
+        if seccomp:
+            seccomp()
+    return run
+
+
+def hard_limit(which: int) -> int:
+    hard = resource.getrlimit(which)[1]
+    return hard if hard != resource.RLIM_INFINITY else 1 << 62
+
+
+def send(pid: int, number: int = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, number)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def alive(pid: int) -> bool:
+    """Neither gone nor a zombie (a zombie is dead already; only its parent can reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def kill_cgroup(group: Path) -> None:
+    """SIGKILL every live process in a v1 cgroup until none is left (it may fork meanwhile)."""
+    for _ in range(100):
+        try:
+            pids = [pid for pid in map(int, (group / "cgroup.procs").read_text().split()) if alive(pid)]
+        except OSError:
+            return
+        if not pids:
+            return
+        for pid in pids:
+            send(pid)
+        time.sleep(0.002)
+
+
+def of_user(uid: int) -> list[int]:
+    """Live processes whose owner is ``uid``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid and alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def kill_user(uid: int) -> None:
+    if uid == 0:
+        return
+    for _ in range(50):
+        pids = of_user(uid)
+        if not pids:
+            return
+        for pid in pids:
+            send(pid)
+        time.sleep(0.002)

@@ -1,0 +1,5 @@
+"""Shared configuration for the kit's own tests."""
+
+# tests/mutants/ holds wrong submissions (cell bodies), not tests: some are named like
+# test files (test_near_never_raises.py) and define functions called test*.
+collect_ignore = ["mutants"]

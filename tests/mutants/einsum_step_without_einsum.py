@@ -1,0 +1,4 @@
+# fails: 1.7
+# The einsum task answered with `@`: einsum is required, `@` is forbidden.
+def matmul(a, b):
+    return a @ b

@@ -1,0 +1,4 @@
+# fails: 1.7
+# The output subscripts are swapped: "ji" gives (a @ b).t().
+def matmul(a, b):
+    return torch.einsum("ik,kj->ji", a, b)

@@ -1,0 +1,4 @@
+# fails: 1.3
+# Calls torch.linalg.norm, which the task forbids (elementwise ops only).
+def frobenius(a):
+    return torch.linalg.norm(a)

@@ -1,0 +1,46 @@
+# fails: 2.16
+# hint: transpose
+# The Module-based Lin builds the outer product the wrong way round: w.g is (n_out, n_in).
+class Relu(Module):
+    def forward(self, inp):
+        return inp.clamp_min(0.)
+
+    def bwd(self, out, inp):
+        inp.g = (inp > 0).float() * out.g
+
+
+class Lin(Module):
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def forward(self, inp):
+        return inp @ self.w + self.b
+
+    def bwd(self, out, inp):
+        inp.g = out.g @ self.w.t()
+        self.w.g = (out.g.unsqueeze(-1) * inp.unsqueeze(1)).sum(0)
+        self.b.g = out.g.sum(0)
+
+
+class Mse(Module):
+    def forward(self, inp, targ):
+        return (inp.squeeze(-1) - targ).pow(2).mean()
+
+    def bwd(self, out, inp, targ):
+        inp.g = 2. * (inp.squeeze(-1) - targ).unsqueeze(-1) / targ.shape[0]
+
+
+class Model:
+    def __init__(self, w1, b1, w2, b2):
+        self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]
+        self.loss = Mse()
+
+    def __call__(self, x, targ):
+        for layer in self.layers:
+            x = layer(x)
+        return self.loss(x, targ)
+
+    def backward(self):
+        self.loss.backward()
+        for layer in reversed(self.layers):
+            layer.backward()

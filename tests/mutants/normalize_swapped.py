@@ -1,0 +1,4 @@
+# fails: 2.1
+# Mean and std swapped: (x - s) / m.
+def normalize(x, m, s):
+    return (x - s) / m

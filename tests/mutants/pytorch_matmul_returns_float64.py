@@ -1,0 +1,4 @@
+# fails: 1.8
+# Right values, in float64 instead of float32.
+def matmul(a, b):
+    return a.double().matmul(b.double())

@@ -1,0 +1,5 @@
+# fails: 2.10
+# hint: exactly 0
+# inp >= 0 passes the gradient through where the input is exactly 0.
+def relu_grad(inp, out):
+    inp.g = (inp >= 0).float() * out.g

@@ -1,0 +1,4 @@
+# fails: 0.2
+# Right behaviour, but it repeats the assert instead of calling test(a, b, operator.eq).
+def test_eq(a, b):
+    assert a == b, f"==:\n{a}\n{b}"

@@ -1,0 +1,103 @@
+"""Known-wrong submissions: each must lose exactly the points of the task it breaks.
+
+Every file in tests/mutants/ is named for its outcome and replaces one task cell of
+the reference solutions. Its first line, ``# fails: 2.8``, names the task it must
+fail; an optional ``# hint: broadcast`` line names a word the failure's hint must
+contain. The lesson holding that task is graded, and every other task of the lesson
+must still pass.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder.tasks import TASKS
+from builders import (
+    Submissions, assert_outcome, by_id, copy_lessons, lesson_path, replace_task_cell, task_ids,
+)
+
+MUTANTS_DIR = Path(__file__).parent / "mutants"
+
+GRADER_GAPS: dict[str, str] = {}  # mutant -> why the grader does not pass this test yet
+RANDOM_GRADER_GAPS: dict[str, str] = {}
+
+
+def built_on(task_id: str) -> list[str]:
+    """Tasks declared as built on ``task_id`` (2.16 and 2.17 subclass the student's Module)."""
+    return [t.id for t in TASKS.values() if task_id in t.depends]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    path: Path
+    task: str
+    hint: str  # a word the hint must contain; "" when no hint is promised
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def read_mutant(path: Path) -> Mutant:
+    lines = path.read_text().split("\n")
+    fails = re.fullmatch(r"# fails: (\d+\.\d+)", lines[0])
+    assert fails and fails[1] in TASKS, f"{path.name} must start with '# fails: <task id>'"
+    hint = next((line[len("# hint: "):] for line in lines[1:3] if line.startswith("# hint: ")), "")
+    return Mutant(path, fails[1], hint)
+
+
+MUTANTS = [read_mutant(path) for path in sorted(MUTANTS_DIR.glob("*.py"))]
+submissions = Submissions()
+
+
+def _builder(mutant: Mutant):
+    def build(folder: Path) -> Path:
+        copy_lessons(folder, upto=TASKS[mutant.task].lesson)
+        return replace_task_cell(lesson_path(folder, mutant.task), mutant.task, mutant.path.read_text())
+    return build
+
+
+for _mutant in MUTANTS:
+    submissions.register(_builder(_mutant), name=_mutant.name)
+
+
+def _param(mutant: Mutant):
+    marks = []
+    if mutant.name in GRADER_GAPS:
+        marks.append(pytest.mark.xfail(reason=GRADER_GAPS[mutant.name], strict=True))
+    if mutant.name in RANDOM_GRADER_GAPS:
+        marks.append(pytest.mark.xfail(reason=RANDOM_GRADER_GAPS[mutant.name], strict=False))
+    return pytest.param(mutant, marks=marks, id=mutant.name)
+
+
+@pytest.fixture(scope="module")
+def graded(request, tmp_path_factory):
+    # only the mutants of the tests that will run: `-k relu` grades a handful, not all
+    selected = {item.callspec.params["mutant"].name for item in request.session.items
+                if item.module is request.module and hasattr(item, "callspec")}
+    with submissions.grading(tmp_path_factory.mktemp("mutants"), only=selected) as result:
+        yield result
+
+
+def test_the_library_is_big_enough():
+    assert len(MUTANTS) >= 30
+    assert set(GRADER_GAPS) | set(RANDOM_GRADER_GAPS) <= {m.name for m in MUTANTS}
+
+
+@pytest.mark.parametrize("mutant", [_param(m) for m in MUTANTS])
+def test_mutant_fails_its_task_and_only_that(mutant, graded):
+    result = graded(mutant.name)
+    # a task built on the broken one may fail with it, but must say that is why
+    dependents = {t: {"passed", "failed"} for t in built_on(mutant.task)}
+    assert_outcome(result, {mutant.task: "failed", **dependents}, task_ids(TASKS[mutant.task].lesson))
+    for task_id in dependents:
+        dependent = by_id(result)[task_id]
+        assert dependent.status == "passed" or f"builds on Task {mutant.task}" in dependent.message, \
+            dependent.message
+    message = by_id(result)[mutant.task].message
+    assert message.startswith(f"Task {mutant.task} ("), message
+    if mutant.hint:
+        assert "Hint:" in message and mutant.hint in message, message

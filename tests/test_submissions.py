@@ -1,0 +1,186 @@
+"""Whole submissions: the reference, the untouched stubs, and lessons written the course's way."""
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import pytest
+
+from autograder.results import FAILED, PASSED
+from autograder.tasks import TASKS
+from builders import (
+    EXERCISES, SOLUTIONS, Submissions, assert_outcome, by_id, copy_lessons, describe, task_ids,
+)
+from course_notebooks import FIRST_LIN_W_GRAD, THIRD_LIN_W_GRAD, write_course_notebooks
+
+ALL_TASKS = list(TASKS)
+submissions = Submissions()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    with submissions.grading(tmp_path_factory.mktemp("submissions")) as result:
+        yield result
+
+
+@submissions.register
+def reference(folder):
+    return SOLUTIONS
+
+
+@submissions.register
+def untouched_exercises(folder):
+    return EXERCISES
+
+
+@submissions.register
+def course_notebooks(folder):
+    return write_course_notebooks(folder)
+
+
+@submissions.register
+def course_notebooks_first_lin_w_grad_transposed(folder):
+    broken = FIRST_LIN_W_GRAD.replace("(self.inp.unsqueeze(-1) * self.out.g.unsqueeze(1))",
+                                      "(self.out.g.unsqueeze(-1) * self.inp.unsqueeze(1))")
+    return write_course_notebooks(folder, {FIRST_LIN_W_GRAD: broken}) / "02_fully_connected.ipynb"
+
+
+@submissions.register
+def course_notebooks_third_lin_w_grad_transposed(folder):
+    broken = THIRD_LIN_W_GRAD.replace("inp.t() @ out.g", "out.g.t() @ inp")
+    return write_course_notebooks(folder, {THIRD_LIN_W_GRAD: broken}) / "02_fully_connected.ipynb"
+
+
+PLAIN_MODULE_01 = '''\
+"""Lesson 01 as a plain module: no cell markers, exploration at the top level."""
+import gzip
+import pickle
+
+import torch
+from torch import tensor
+
+from l00_exports import test
+
+
+def get_data(path):
+    with gzip.open(path, "rb") as f:
+        ((x_train, y_train), (x_valid, y_valid), _) = pickle.load(f, encoding="latin-1")
+    return map(tensor, (x_train, y_train, x_valid, y_valid))
+
+
+x_train, y_train, x_valid, y_valid = get_data("mnist.pkl.gz")
+weights = torch.randn(784, 10)
+m1, m2 = x_valid[:5], weights
+
+
+def matmul(a, b):
+    ar, ac = a.shape
+    br, bc = b.shape
+    assert ac == br
+    c = torch.zeros(ar, bc)
+    for i in range(ar):
+        for j in range(bc):
+            for k in range(ac):
+                c[i, j] += a[i, k] * b[k, j]
+    return c
+
+
+t1 = matmul(m1, m2)
+print(t1.shape)
+
+
+def frobenius(a):
+    return (a * a).sum().sqrt()
+
+
+def matmul(a, b):
+    ar, ac = a.shape
+    br, bc = b.shape
+    assert ac == br
+    c = torch.zeros(ar, bc)
+    for i in range(ar):
+        for j in range(bc):
+            c[i, j] = (a[i, :] * b[:, j]).sum()
+    return c
+
+
+def near(a, b):
+    return torch.allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_near(a, b):
+    test(a, b, near)
+
+
+test_near(t1, matmul(m1, m2))
+
+
+def matmul(a, b):
+    ar, ac = a.shape
+    br, bc = b.shape
+    assert ac == br
+    c = torch.zeros(ar, bc)
+    for i in range(ar):
+        c[i] = (a[i].unsqueeze(-1) * b).sum(dim=0)
+    return c
+
+
+def matmul(a, b):
+    return torch.einsum("ik,kj->ij", a, b)
+
+
+def matmul(a, b):
+    return a.matmul(b)
+
+
+if __name__ == "__main__":
+    test_near(t1, matmul(m1, m2))
+'''
+
+
+@submissions.register
+def plain_module_01(folder):
+    copy_lessons(folder, upto="l00_exports")
+    path = folder / "l01_matmul.py"
+    path.write_text(PLAIN_MODULE_01)
+    return path
+
+
+def test_reference_solutions_score_full_marks(graded):
+    result = graded(reference)
+    assert_outcome(result, {}, ALL_TASKS)
+    assert result.score == result.max_score == 27
+
+
+def test_untouched_exercises_score_zero(graded):
+    result = graded(untouched_exercises)
+    assert [t.id for t in result.tasks] == ALL_TASKS
+    assert result.score == 0, describe(result)
+    for task in result.tasks:
+        assert task.status == FAILED and "not implemented" in task.message, describe(result)
+        assert task.message.startswith(f"Task {task.id} ("), task.message
+
+
+def test_course_style_notebooks_score_full_marks(graded):
+    result = graded(course_notebooks)
+    assert_outcome(result, {}, ALL_TASKS)
+    assert result.score == result.max_score == 27
+
+
+def test_a_bug_in_the_first_lin_costs_2_13_only(graded):
+    # the later Module-based Lin classes (2.16, 2.17) must not mask it, nor inherit it
+    result = graded(course_notebooks_first_lin_w_grad_transposed)
+    assert_outcome(result, {"2.13": FAILED}, task_ids("l02_fully_connected"))
+    assert "transpose" in by_id(result)["2.13"].message
+
+
+def test_a_bug_in_the_third_lin_costs_2_17_only(graded):
+    result = graded(course_notebooks_third_lin_w_grad_transposed)
+    assert_outcome(result, {"2.17": FAILED}, task_ids("l02_fully_connected"))
+    assert "transpose" in by_id(result)["2.17"].message
+
+
+def test_a_plain_module_without_cell_markers_scores_full_marks(graded):
+    result = graded(plain_module_01)
+    assert_outcome(result, {}, task_ids("l01_matmul"))
+    assert result.score == result.max_score == 8
