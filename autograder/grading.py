@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 from typing import Callable
 
-from autograder import enforcement, messages, speed, submission
+from autograder import enforcement, messages, reference, speed, submission
 from autograder.checking import CheckFailed, TaskContext, TaskError
 from autograder.checks import CHECKS
 from autograder.results import ERROR, FAILED, PASSED, CheckResult, SubmissionResult, TaskResult
@@ -38,6 +38,8 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     graded_lessons = set(submission.find_lesson_files(path)) if path.is_file() else None
     tasks = [t for t in select(task_ids) if graded_lessons is None or t.lesson in graded_lessons]
     results: dict[str, TaskResult] = {}
+    if any(speed.SPEED.get(t.id) and speed.SPEED[t.id].ratio for t in tasks):
+        reference.warm_up()
     with Session(lesson_files) as session:
         session.load()
         for task in tasks:

@@ -1,23 +1,25 @@
-"""The reference solutions, loaded into the trusted grader as speed baselines.
+"""The reference solutions, as speed baselines, in a child of their own.
 
-They run here, never in the child, and are loaded the way a submission is (cell by
-cell, with a snapshot per task), so "the reference's 1.6" is exactly the 1.6 cell of
-``solutions/l01_matmul.py``. Students' copies of the kit have no ``solutions/``; there
-the ratio-to-reference check is skipped and says so, while the deterministic work
-check still runs.
+The reference runs in a process started exactly like the submission's child (same
+interpreter, same thread settings, same pipes), so both pay the same costs: a wake-up
+on a busy machine, a round trip, OpenMP's spinning threads. Only the reference's
+cells are sent to it: no student code ever runs there, and it never sees a
+submission. Students' copies of the kit have no ``solutions/``; there the
+ratio-to-reference check is skipped and says so, while the work check still runs.
 """
 from __future__ import annotations
 
-import functools
+import atexit
 import os
-import sys
 import threading
 from pathlib import Path
 
 from autograder import submission
-from autograder.child import Child
+from autograder.runner import Session
 
 SOLUTIONS_ENV = "AUTOGRADER_SOLUTIONS"
+_LOCK = threading.Lock()
+_SESSION: dict[str, Session] = {}
 
 
 def solutions_dir() -> Path | None:
@@ -26,35 +28,50 @@ def solutions_dir() -> Path | None:
     return folder if folder.is_dir() and any(folder.glob("l*.py")) else None
 
 
-class Reference:
-    def __init__(self, folder: Path):
-        self.runner = Child()
-        self.lock = threading.Lock()
-        before = dict(sys.modules)
-        try:
-            for lesson_file in submission.load(folder):
-                for cell in lesson_file.cells:
-                    reply = self.runner.exec_cell(lesson=lesson_file.lesson.stem, source=cell.source,
-                                                  filename=f"reference:{cell.filename}", tasks=cell.tasks)
-                    if not reply["ok"]:
-                        raise RuntimeError(f"reference solution {cell.filename} {cell.where} failed: {reply}")
-        finally:  # lesson 02 imports lesson 01 while loading; the grader keeps no such modules
-            for name in [n for n in sys.modules if n not in before]:
-                if name.split(".")[0] == "exp" or name in self.runner.modules:
-                    del sys.modules[name]
+def session() -> Session | None:
+    """The reference loaded in its child, started once per grader process; None without solutions.
 
-    def namespace(self, task: str) -> dict:
-        return self.runner.restore(task)
-
-
-_LOADING = threading.Lock()
-
-
-@functools.lru_cache(maxsize=1)
-def _load(folder: Path | None) -> Reference | None:
-    return Reference(folder) if folder else None
+    Callers hold ``lock`` while they use it: rounds must not interleave.
+    """
+    folder = solutions_dir()
+    if folder is None:
+        return None
+    with _LOCK:
+        key = str(folder)
+        reference = _SESSION.get(key)
+        if reference is None or not reference.executed or reference.child.process is None:
+            reference = _SESSION[key] = _SESSION.get(key) or Session(submission.load(folder))
+            if reference.child.process is None:
+                reference.child.launch()
+            reference.child.wait_ready()
+            reference.load()
+            if reference.problems:
+                del _SESSION[key]
+                reference.close()
+                raise RuntimeError(f"the reference solutions in {folder} do not load: {reference.problems}")
+        return reference
 
 
-def load() -> Reference | None:
-    with _LOADING:
-        return _load(solutions_dir())
+def warm_up() -> None:
+    """Launch the reference's child now, so it imports torch while the submission loads.
+
+    NOTE: launched from the calling thread on purpose: the sandbox ends a child when the
+    thread that started it ends (PR_SET_PDEATHSIG), so never from a short-lived thread.
+    """
+    folder = solutions_dir()
+    with _LOCK:
+        if folder is not None and str(folder) not in _SESSION:
+            reference = _SESSION[str(folder)] = Session(submission.load(folder))
+            try:
+                reference.child.launch()
+            except Exception:  # noqa: BLE001 - session() starts it again and reports
+                pass
+
+
+lock = threading.Lock()
+
+
+@atexit.register
+def _close() -> None:
+    for reference in _SESSION.values():
+        reference.close()

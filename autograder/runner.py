@@ -38,7 +38,12 @@ class Child:
         self.start_seconds: float | None = None  # the last start, until its ping came back
 
     def start(self) -> None:
-        started = time.monotonic()
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to be ready (it imports torch meanwhile)."""
+        self._started = time.monotonic()
         request_read, self.request_write = os.pipe()
         self.reply_read, reply_write = os.pipe()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.scratch,
@@ -63,11 +68,13 @@ class Child:
             os.close(request_read)
             os.close(reply_write)
         os.set_blocking(self.request_write, False)  # see _send
+
+    def wait_ready(self) -> None:
         try:
             self.request({"op": "ping"}, timeout=START_TIMEOUT)
         except ChildFailure as exc:
             raise ChildFailure(f"the grading process could not start ({exc})") from None
-        self.start_seconds = time.monotonic() - started
+        self.start_seconds = time.monotonic() - self._started
 
     def request(self, message: dict, timeout: float) -> dict:
         if self.process is None:
