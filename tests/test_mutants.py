@@ -3,7 +3,8 @@
 Every file in tests/mutants/ is named for its outcome and replaces one task cell of
 the reference solutions. Its first line, ``# fails: 2.8``, names the task it must
 fail; an optional ``# hint: broadcast`` line names a word the failure's hint must
-contain. The lesson holding that task is graded, and every other task of the lesson
+contain, and ``# check: rules`` (or ``speed``) the check that must catch it: these are
+right answers computed the forbidden way, or too slowly. The lesson holding that task is graded, and every other task of the lesson
 must still pass.
 """
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Mutant:
     path: Path
     task: str
     hint: str  # a word the hint must contain; "" when no hint is promised
+    check: str = ""  # the check that must fail ("rules", "speed"); "" for any
 
     @property
     def name(self) -> str:
@@ -46,7 +48,8 @@ def read_mutant(path: Path) -> Mutant:
     fails = re.fullmatch(r"# fails: (\d+\.\d+)", lines[0])
     assert fails and fails[1] in TASKS, f"{path.name} must start with '# fails: <task id>'"
     hint = next((line[len("# hint: "):] for line in lines[1:3] if line.startswith("# hint: ")), "")
-    return Mutant(path, fails[1], hint)
+    check = next((line[len("# check: "):] for line in lines[1:3] if line.startswith("# check: ")), "")
+    return Mutant(path, fails[1], hint, check)
 
 
 MUTANTS = [read_mutant(path) for path in sorted(MUTANTS_DIR.glob("*.py"))]
@@ -84,6 +87,7 @@ def graded(request, tmp_path_factory):
 
 def test_the_library_is_big_enough():
     assert len(MUTANTS) >= 30
+    assert sum(m.check == "rules" for m in MUTANTS) >= 10 and sum(m.check == "speed" for m in MUTANTS) >= 4
     assert set(GRADER_GAPS) | set(RANDOM_GRADER_GAPS) <= {m.name for m in MUTANTS}
 
 
@@ -99,5 +103,8 @@ def test_mutant_fails_its_task_and_only_that(mutant, graded):
             dependent.message
     message = by_id(result)[mutant.task].message
     assert message.startswith(f"Task {mutant.task} ("), message
+    if mutant.check:
+        failed_check = by_id(result)[mutant.task].checks[-1]
+        assert failed_check.name == mutant.check and not failed_check.passed, message
     if mutant.hint:
         assert "Hint:" in message and mutant.hint in message, message

@@ -1,4 +1,5 @@
 # fails: 1.2
+# check: rules
 # The three-loop task answered with `@`, which the task forbids.
 def matmul(a, b):
     ar, ac = a.shape

@@ -1,4 +1,5 @@
 # fails: 2.9
+# check: rules
 # Lets autograd do the work (backward, .grad): forbidden in 2.9-2.17.
 def mse_grad(inp, targ):
     leaf = inp.detach().clone().requires_grad_()

@@ -1,0 +1,6 @@
+# fails: 1.6
+# check: rules
+# Right values, computed the forbidden way: einsum reached through getattr and a computed name.
+def matmul(a, b):
+    "Matrix product, hiding the call."
+    return getattr(torch, "ein" + "sum")("ik,kj->ij", a, b)
