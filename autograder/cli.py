@@ -75,6 +75,17 @@ def list_tasks(args) -> int:
     return 0
 
 
+def doctor(args) -> int:
+    """Show which sandbox layers protect grading on this machine, and why any is off.
+
+    Example: autograder doctor
+    """
+    from autograder.sandbox import doctor_lines
+
+    print("\n".join(doctor_lines()))
+    return 0
+
+
 def _grade(args):
     from rich.progress import Progress
 
@@ -117,6 +128,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--exercises", type=Path, default=Path("exercises"))
     sub.add_argument("--check", action="store_true", help="only report exercise files that are out of date")
     command("tasks", list_tasks)
+    command("doctor", doctor)
     return main
 
 

@@ -9,7 +9,7 @@ import pytest
 from autograder.cli import main, parser
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ["check", "grade", "release", "tasks"]
+COMMANDS = ["check", "grade", "release", "tasks", "doctor"]
 
 
 def run(*args, cwd=REPO):
@@ -79,3 +79,10 @@ def test_tasks_lists_all_27():
     completed = run("tasks")
     assert completed.returncode == 0
     assert len(completed.stdout.strip().splitlines()) == 27
+
+
+def test_doctor_names_every_layer():
+    completed = run("doctor")
+    assert completed.returncode == 0
+    for layer in ("bubblewrap", "seccomp", "rlimits"):
+        assert layer in completed.stdout
