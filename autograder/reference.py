@@ -53,11 +53,7 @@ def session() -> Session | None:
 
 
 def warm_up() -> None:
-    """Launch the reference's child now, so it imports torch while the submission loads.
-
-    NOTE: launched from the calling thread on purpose: the sandbox ends a child when the
-    thread that started it ends (PR_SET_PDEATHSIG), so never from a short-lived thread.
-    """
+    """Launch the reference's child now, so it imports torch while the submission loads."""
     folder = solutions_dir()
     with _LOCK:
         if folder is not None and str(folder) not in _SESSION:

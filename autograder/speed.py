@@ -28,10 +28,10 @@ class Speed:
 
 SPEED: dict[str, Speed] = {
     "1.4": Speed(grows_with=("rows", "cols")),
-    "1.6": Speed(grows_with=("rows",), ratio=4.0),
-    "1.7": Speed(grows_with=(), ratio=4.0),
-    "1.8": Speed(grows_with=(), ratio=4.0),
-    "2.17": Speed(no_temporary=True, ratio=4.0),
+    "1.6": Speed(grows_with=("rows",), ratio=5.0),
+    "1.7": Speed(grows_with=(), ratio=5.0),
+    "1.8": Speed(grows_with=(), ratio=5.0),
+    "2.17": Speed(no_temporary=True, ratio=5.0),
 }
 
 BASE = {"rows": 4, "inner": 8, "cols": 6}

@@ -202,19 +202,18 @@ def _attack_and_inspect(attack: Attack, host: Host, root: Path, *, sandbox_off: 
 
 
 def _grade_all(attacks: list[Attack], root: Path, *, sandbox_off: bool) -> dict[str, Outcome]:
-    host = Host()
     no_solutions = root / "no-solutions"
     no_solutions.mkdir()
-    patch = pytest.MonkeyPatch()
-    patch.setenv("AUTOGRADER_SOLUTIONS", str(no_solutions))  # read at each grade
-    try:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            futures = {a.name: pool.submit(_attack_and_inspect, a, host, root, sandbox_off=sandbox_off)
-                       for a in attacks}
-            return {name: future.result() for name, future in futures.items()}
-    finally:
-        host.close()
-        patch.undo()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOGRADER_SOLUTIONS", str(no_solutions))  # read at each grade
+        host = Host()
+        try:
+            with ThreadPoolExecutor(WORKERS) as pool:
+                futures = {a.name: pool.submit(_attack_and_inspect, a, host, root, sandbox_off=sandbox_off)
+                           for a in attacks}
+                return {name: future.result() for name, future in futures.items()}
+        finally:
+            host.close()
 
 
 def _missing_layers() -> list[str]:

@@ -18,6 +18,7 @@ def check_get_data(t):
     (x_train, y_train), (x_valid, y_valid), _ = data.write_mnist_pickle(
         path, n_train=int(t.randint(20, 40)), n_valid=int(t.randint(5, 15)), n_test=7,
         seed=int(t.randint(0, 2**31)))
+    path.chmod(0o644)  # readable by the sandbox's user whatever the grader's umask
     got = t.call("get_data", str(path))["result"]
     t.expect(isinstance(got, list) and len(got) == 4, "returns", (
         "get_data should return four tensors: x_train, y_train, x_valid, y_valid (the test "

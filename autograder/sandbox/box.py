@@ -10,11 +10,14 @@ from __future__ import annotations
 import fcntl
 import itertools
 import os
+import queue
 import re
 import resource
 import signal
 import subprocess
+import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 
 from autograder.sandbox import filesystem, processes, seccomp
@@ -22,6 +25,41 @@ from autograder.sandbox.layers import Layers, SandboxError, detect, missing, siz
 
 STATE_DIR = Path("/run/autograder-sandbox")  # slot locks (root only)
 _counter = itertools.count()
+
+
+class _Spawner:
+    """Every sandboxed child is forked from this one thread, which lives as long as the grader.
+
+    NOTE: bwrap's ``--die-with-parent`` is PR_SET_PDEATHSIG, which fires when the *thread*
+    that forked it ends, not the process: a child started from a pool's worker thread would
+    be killed when that worker exits.
+    """
+
+    def __init__(self):
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, function):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="autograder-sandbox-spawner",
+                                                daemon=True)
+                self._thread.start()
+        result: Future = Future()
+        self._requests.put((function, result))
+        return result.result()
+
+    def _serve(self) -> None:
+        while True:
+            function, result = self._requests.get()
+            try:
+                result.set_result(function())
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                result.set_exception(exc)
+
+
+_spawner = _Spawner()
 
 
 class Box:
@@ -71,7 +109,8 @@ class Box:
                 load_seccomp = seccomp.loader(layers.seccomp)
             preexec = processes.preexec(cgroup_fds, view, self.user[1:] if self.user else None,
                                         self._rlimits() if layers.rlimits else (), load_seccomp)
-            return subprocess.Popen(argv, pass_fds=pass_fds, env=env, preexec_fn=preexec, **common)
+            return _spawner.run(lambda: subprocess.Popen(argv, pass_fds=pass_fds, env=env,
+                                                         preexec_fn=preexec, **common))
         finally:
             for descriptor in opened:
                 os.close(descriptor)
