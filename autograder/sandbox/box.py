@@ -117,10 +117,11 @@ class Box:
 
     def _bwrap_command(self, argv: list[str], env: dict[str, str], opened: list[int]) -> list[str]:
         layers, limits = self.layers, self.layers.limits
-        command = [layers.bwrap, *filesystem.BWRAP_FLAGS, *filesystem.system_binds(),
-                   *filesystem.binds([*filesystem.python_trees(), str(filesystem.PACKAGE_DIR)])]
-        for path in ("/tmp", "/dev/shm"):
+        command = [layers.bwrap, *filesystem.BWRAP_FLAGS]
+        for path in ("/tmp", "/dev/shm"):  # first: the binds below may lie under /tmp (a checkout there)
             command += ["--size", str(limits.tmp_bytes), "--tmpfs", path]
+        command += [*filesystem.system_binds(),
+                    *filesystem.binds([*filesystem.python_trees(), str(filesystem.PACKAGE_DIR)])]
         command += ["--ro-bind", self.scratch, self.scratch, "--chdir", self.scratch]
         for name, value in env.items():
             command += ["--setenv", name, value]
