@@ -109,6 +109,9 @@ class View:
                 covers.setdefault(path, _SMALL_COVER)
             for path in ("/tmp", "/var/tmp", "/dev/shm"):
                 covers[path] = f"mode=1777,size={tmp_bytes}"
+        # a cover under another one (a checkout under /tmp) is hidden by it already: mounting
+        # it would fail, its path no longer existing once the outer tmpfs is on
+        covers = {c: o for c, o in covers.items() if not any(c != d and _under(c, d) for d in covers)}
         kept = [p for p in [*needed, *rebind] if any(_under(p, c) for c in covers)]
         return cls(tuple(sorted(covers.items())), tuple(kept)) if covers else None
 
