@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import re
 import shutil
 import statistics
 import sys
@@ -30,39 +31,17 @@ from autograder.runner import Session  # noqa: E402
 from autograder.tasks import TASKS  # noqa: E402
 
 SPEED_TASKS = ["1.4", "1.6", "1.7", "1.8", "2.17"]
-SLOW = {  # correct values, slow by design: (task, replacement cell)
-    "elementwise posing as broadcasting": ("1.6", '''def matmul(a, b):
-    "Two loops, posing as broadcasting."
-    ar, ac = a.shape
-    br, bc = b.shape
-    assert ac == br
-    c = torch.zeros(ar, bc)
-    for i in range(ar):
-        for j in range(bc):
-            c[i, j] = (a[i, :] * b[:, j]).sum()
-    return c
-'''),
-    "einsum called per row": ("1.7", '''def matmul(a, b):
-    "einsum, one row at a time."
-    return torch.stack([torch.einsum("k,kj->j", row, b) for row in a])
-'''),
-    "outer-product weight gradient posing as 2.17": ("2.17", '''class Lin(Module):
-    "A linear layer."
-    def __init__(self, w, b):
-        "Keep the weights."
-        self.w, self.b = w, b
-
-    def forward(self, inp):
-        "inp @ w + b."
-        return inp @ self.w + self.b
-
-    def bwd(self, out, inp):
-        "Gradients, the slow way."
-        inp.g = out.g @ self.w.t()
-        self.w.g = (inp.unsqueeze(-1) * out.g.unsqueeze(1)).sum(0)
-        self.b.g = out.g.sum(0)
-'''),
+SLOW = {  # correct values, slow by design: the kit's own speed mutants (tests/mutants/)
+    "elementwise posing as broadcasting": "matmul_broadcast_still_two_loops",
+    "einsum called per row": "matmul_einsum_per_row",
+    "outer-product weight gradient posing as 2.17": "fast_lin_still_outer_product",
 }
+
+
+def slow_mutant(name: str) -> tuple[str, str]:
+    """(task id, replacement cell) of a mutant file, whose first line is ``# fails: X``."""
+    text = (REPO / "tests" / "mutants" / f"{name}.py").read_text()
+    return re.match(r"# fails: ([\d.]+)", text)[1], text
 
 
 def reference_here() -> Child:
@@ -157,7 +136,8 @@ def main() -> None:
         print(f"   {task_id:>4}: {count}/{repeats} speed-check failures")
 
     print(f"\n3. catch rate, slow-but-correct submissions, {repeats} runs each")
-    for name, (task_id, cell) in SLOW.items():
+    for name, mutant in SLOW.items():
+        task_id, cell = slow_mutant(mutant)
         folder = mutant_folder(task_id, cell)
         caught = repeated(folder, [task_id], repeats)[task_id]
         shutil.rmtree(folder)
