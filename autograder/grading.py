@@ -29,14 +29,11 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     """
     path = Path(path)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
-    folder = path if path.is_dir() else path.parent
-    found = submission.find_lesson_files(path)
-    if path.is_file():
-        found = {**submission.find_lesson_files(folder), **found}
+    given = submission.find_lesson_files(path)
+    found = {**submission.find_lesson_files(path.parent), **given} if path.is_file() else given
     lesson_files = [submission.read_lesson(lesson, found.get(stem))
                     for stem, lesson in submission.LESSONS.items()]
-    graded_lessons = set(submission.find_lesson_files(path)) if path.is_file() else None
-    tasks = [t for t in select(task_ids) if graded_lessons is None or t.lesson in graded_lessons]
+    tasks = [t for t in select(task_ids) if path.is_dir() or t.lesson in given]
     results: dict[str, TaskResult] = {}
     if any(speed.SPEED.get(t.id) and speed.SPEED[t.id].ratio for t in tasks):
         reference.warm_up()

@@ -6,7 +6,7 @@ not be graded: missing file, a cell that does not run, a crash or a timeout).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
 
@@ -68,6 +68,3 @@ class SubmissionResult:
     @classmethod
     def from_json(cls, data: dict) -> "SubmissionResult":
         return cls(tasks=[TaskResult.from_json(t) for t in data["tasks"]])
-
-    def as_dict(self) -> dict:
-        return asdict(self)
