@@ -39,10 +39,9 @@ def session() -> Session | None:
     with _LOCK:
         key = str(folder)
         reference = _SESSION.get(key)
-        if reference is None or not reference.executed or reference.child.process is None:
-            reference = _SESSION[key] = _SESSION.get(key) or Session(submission.load(folder))
-            if reference.child.process is None:
-                reference.child.launch()
+        if reference is None or not reference.executed or not reference.child.running:
+            reference = _SESSION[key] = _SESSION.get(key) or Session(submission.load(folder), pooled=False)
+            reference.child.launch()
             reference.child.wait_ready()
             reference.load()
             if reference.problems:
@@ -57,7 +56,7 @@ def warm_up() -> None:
     folder = solutions_dir()
     with _LOCK:
         if folder is not None and str(folder) not in _SESSION:
-            reference = _SESSION[str(folder)] = Session(submission.load(folder))
+            reference = _SESSION[str(folder)] = Session(submission.load(folder), pooled=False)
             try:
                 reference.child.launch()
             except Exception:  # noqa: BLE001 - session() starts it again and reports

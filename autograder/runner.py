@@ -7,15 +7,18 @@ sends garbage is killed and replaced; ``Session`` then replays the cells that ra
 """
 from __future__ import annotations
 
+import atexit
 import os
 import select
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from autograder import sandbox, wire
+from autograder.sandbox import forkserver
 from autograder.submission import LessonFile
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
@@ -28,35 +31,169 @@ class ChildFailure(Exception):
     """The child died, hung or replied with something that is not plain data."""
 
 
-class Child:
-    """One child process, started inside the sandbox's layers (``sandbox.Box``)."""
+def child_env(scratch: str) -> dict[str, str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch,
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONPATH": _PACKAGE_PARENT}
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine-specific BLAS fixes
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
 
-    def __init__(self, scratch: str):
-        self.scratch = scratch
-        self.process: subprocess.Popen | None = None
+
+class Warm:
+    """A fork server (``sandbox.forkserver``) in its own box, with its scratch folder."""
+
+    def __init__(self, scratch: str | None = None):
+        self._scratch = None if scratch else tempfile.TemporaryDirectory(prefix="autograder-")
+        self.scratch = scratch or self._scratch.name
+        self.server: forkserver.ForkServer | None = None
+        box = sandbox.Box(self.scratch)
+        try:
+            self.server = forkserver.ForkServer.launch(box, child_env(self.scratch), preload=PRELOAD,
+                                                       target="autograder.child:main")
+        except BaseException:
+            box.close()
+            self.close()
+            raise
+
+    def close(self, keep_scratch: bool = False) -> None:
+        if self.server:
+            self.server.close()
+            self.server = None
+        if self._scratch and not keep_scratch:
+            self._scratch.cleanup()
+
+
+class _Pool:
+    """Warm servers made ahead of need: from the second submission a process grades on, one
+    spare is kept starting in the background (``AUTOGRADER_SPARES`` sets how many; 0: none).
+    A spare has imported torch and never forked; each one serves one submission only."""
+
+    def __init__(self):
+        self.spares: list[Warm] = []
+        self.taken = 0
+        self.lock = threading.Lock()
+
+    def wanted(self) -> int:
+        configured = os.environ.get(SPARES_ENV, "")
+        if configured.isdigit():
+            return int(configured)
+        return 1 if self.taken >= 2 else 0
+
+    def take(self, pooled: bool) -> Warm:
+        with self.lock:
+            self.taken += pooled
+            ready = [w for w in self.spares if w.server and w.server.is_ready()]
+            spare = (ready or self.spares or [None])[0] if pooled else None
+            if spare:
+                self.spares.remove(spare)
+        if spare is None or not spare.server.alive():
+            if spare:
+                spare.close()
+            spare = Warm()
+        if pooled:
+            self.refill()
+        return spare
+
+    def refill(self) -> None:
+        with self.lock:
+            missing = self.wanted() - len(self.spares)
+        for _ in range(max(0, missing)):
+            try:
+                warm = Warm()
+            except (sandbox.SandboxError, OSError, subprocess.SubprocessError):
+                return  # e.g. every slot busy: sessions start cold, as without a pool
+            with self.lock:
+                self.spares.append(warm)
+
+    def close(self) -> None:
+        with self.lock:
+            spares, self.spares = self.spares, []
+        for warm in spares:
+            warm.close()
+
+
+SPARES_ENV = "AUTOGRADER_SPARES"
+PRELOAD = ("torch", "autograder.child", "autograder.tracing")
+pool = _Pool()
+atexit.register(pool.close)
+_broken = ""  # why warm servers failed to fork here, once they did
+
+
+def warm_start_works(layers: sandbox.Layers | None = None) -> bool:
+    """Children fork from a warm server with the sandbox off, or with bubblewrap on (their
+    namespaces); with other layers only, each child starts cold in a box of its own."""
+    return (layers or sandbox.detect()).warm
+
+
+class Child:
+    """The process that runs the submission: forked from a warm server (``Warm``) when this
+    machine allows it, else started cold in a ``sandbox.Box`` of its own."""
+
+    def __init__(self, pooled: bool = True):
+        self.pooled = pooled  # a submission's child: spares are kept for the next one
+        self.warm: Warm | None = None
+        self.forked: int | None = None  # the running child's id at the warm server
+        self.process: subprocess.Popen | None = None  # a cold child
         self.box: sandbox.Box | None = None
+        self._scratch: tempfile.TemporaryDirectory | None = None
         self.start_seconds: float | None = None  # the last start, until its ping came back
+        self.cold_reason = ""  # why the last start was cold, if it was
+
+    @property
+    def running(self) -> bool:
+        return self.forked is not None or self.process is not None
+
+    @property
+    def scratch(self) -> str:
+        """The folder the child sees (read-only) at the same path; stable for the child's life."""
+        if self.warm:
+            return self.warm.scratch
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="autograder-")
+        return self._scratch.name
 
     def start(self) -> None:
         self.launch()
         self.wait_ready()
 
     def launch(self) -> None:
-        """Start the process without waiting for it to be ready (it imports torch meanwhile)."""
+        """Get the start going without waiting: a warm server is taken (or starts importing
+        torch), or a cold child is started. ``wait_ready`` finishes the start."""
         self._started = time.monotonic()
+        if self.running:
+            return
+        if warm_start_works() and not _broken:
+            try:
+                self._take_warm()
+                return
+            except (forkserver.ForkServerError, sandbox.SandboxError, OSError, subprocess.SubprocessError) as exc:
+                self.cold_reason = str(exc)
+        self._with_pipes(self._cold)
+
+    def wait_ready(self) -> None:
+        if not self.running:
+            if self.warm is None:
+                self.launch()
+            if self.warm is not None and not self.running:
+                try:
+                    self._with_pipes(self._fork)
+                except (forkserver.ForkServerError, ChildFailure) as exc:
+                    self._give_up_warm(str(exc))
+                    self._with_pipes(self._cold)
+        try:
+            self.request({"op": "ping"}, timeout=START_TIMEOUT)
+        except ChildFailure as exc:
+            raise ChildFailure(f"the grading process could not start ({exc})") from None
+        self.start_seconds = time.monotonic() - self._started
+
+    def _with_pipes(self, start) -> None:
+        """Make the request and reply pipes and ``start(request_read, reply_write)``."""
         request_read, self.request_write = os.pipe()
         self.reply_read, reply_write = os.pipe()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.scratch,
-               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
-               "PYTHONPATH": _PACKAGE_PARENT}
-        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine-specific BLAS fixes
-            if name in os.environ:
-                env[name] = os.environ[name]
         try:
-            self.box = sandbox.Box(self.scratch)
-            self.process = self.box.popen(
-                [sys.executable, "-m", "autograder.child", str(request_read), str(reply_write)],
-                env=env, pass_fds=(request_read, reply_write))
+            start(request_read, reply_write)
         except (sandbox.SandboxError, OSError, subprocess.SubprocessError) as exc:
             for fd in (self.request_write, self.reply_read):
                 os.close(fd)
@@ -64,20 +201,51 @@ class Child:
                 self.box.close()
                 self.box = None
             raise ChildFailure(f"the grading process could not start ({exc})") from None
+        except BaseException:
+            for fd in (self.request_write, self.reply_read):
+                os.close(fd)
+            raise
         finally:
             os.close(request_read)
             os.close(reply_write)
         os.set_blocking(self.request_write, False)  # see _send
 
-    def wait_ready(self) -> None:
-        try:
-            self.request({"op": "ping"}, timeout=START_TIMEOUT)
-        except ChildFailure as exc:
-            raise ChildFailure(f"the grading process could not start ({exc})") from None
-        self.start_seconds = time.monotonic() - self._started
+    def _take_warm(self) -> None:
+        if self.warm is not None and self.warm.server.alive():
+            return
+        fresh = self.warm is None and self._scratch is None
+        self._close_warm()
+        # a replacement keeps the folder the checks already use
+        self.warm = pool.take(self.pooled) if fresh else Warm(self.scratch)
+
+    def _fork(self, request_read: int, reply_write: int) -> None:
+        self._take_warm()
+        self.forked = self.warm.server.fork(request_read, reply_write, START_TIMEOUT)
+
+    def _give_up_warm(self, reason: str) -> None:
+        """A server that is alive and still cannot fork will not learn: this process starts
+        children cold from now on (``cold_reason`` says why). A dead one is just replaced."""
+        global _broken
+        self.cold_reason = reason
+        if self.warm is not None and self.warm.server.alive():
+            _broken = reason
+        self._close_warm()
+
+    def _close_warm(self) -> None:
+        if self.warm:
+            if self._scratch is None and self.warm._scratch:  # keep its folder: we own it now
+                self._scratch, self.warm._scratch = self.warm._scratch, None
+            self.warm.close()
+            self.warm = None
+
+    def _cold(self, request_read: int, reply_write: int) -> None:
+        self.box = sandbox.Box(self.scratch)
+        self.process = self.box.popen(
+            [sys.executable, "-m", "autograder.child", str(request_read), str(reply_write)],
+            env=child_env(self.scratch), pass_fds=(request_read, reply_write))
 
     def request(self, message: dict, timeout: float) -> dict:
-        if self.process is None:
+        if not self.running:
             self.start()
         deadline = time.monotonic() + timeout
         try:
@@ -105,6 +273,12 @@ class Child:
                 continue
 
     def _death_reason(self) -> str:
+        if self.forked is not None:
+            try:
+                code = self.warm.server.wait(self.forked, timeout=1.0)
+            except forkserver.ForkServerError:
+                return ""
+            return "" if code is None else self.warm.server.verdict(self.forked, code)
         try:
             code = self.process.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
@@ -113,23 +287,36 @@ class Child:
 
     def stop(self) -> None:
         """Kill the child and everything it started (its pid namespace, its cgroup)."""
-        if self.process is None:
+        if not self.running:
             return
-        self.box.kill(self.process)
-        self.box.close()
-        self.box = None
+        if self.forked is not None:
+            try:
+                self.warm.server.kill(self.forked)
+            except forkserver.ForkServerError:
+                self._close_warm()  # a server that cannot kill its child goes, box and all
+            self.forked = None
+        else:
+            self.box.kill(self.process)
+            self.box.close()
+            self.box = None
+            self.process = None
         for fd in (self.request_write, self.reply_read):
             os.close(fd)
-        self.process = None
+
+    def close(self) -> None:
+        """Stop the child and its server, and remove the scratch folder."""
+        self.stop()
+        self._close_warm()
+        if self._scratch:
+            self._scratch.cleanup()
+            self._scratch = None
 
 
 class Session:
     """A submission loaded into a child: cells run once, replayed after a restart."""
 
-    def __init__(self, lesson_files: list[LessonFile]):
-        self._scratch = tempfile.TemporaryDirectory(prefix="autograder-")
-        self.scratch = self._scratch.name
-        self.child = Child(self.scratch)
+    def __init__(self, lesson_files: list[LessonFile], pooled: bool = True):
+        self.child = Child(pooled)
         self.lesson_files = lesson_files
         self.executed: list[dict] = []
         self.problems: dict[str, str] = {}  # task id -> why its cell did not run
@@ -141,9 +328,12 @@ class Session:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def scratch(self) -> str:
+        return self.child.scratch
+
     def close(self) -> None:
-        self.child.stop()
-        self._scratch.cleanup()
+        self.child.close()
 
     def load(self) -> None:
         for lesson_file in self.lesson_files:

@@ -78,9 +78,15 @@ class Box:
             self._take_slot()
 
     # -- starting --
-    def popen(self, argv: list[str], *, env: dict[str, str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
-        """Start ``argv`` (``python ...``) inside the layers; its output goes nowhere."""
+    def popen(self, argv: list[str], *, env: dict[str, str], pass_fds: tuple[int, ...] = (),
+              fork_server: bool = False) -> subprocess.Popen:
+        """Start ``argv`` (``python ...``) inside the layers; its output goes nowhere.
+
+        A ``fork_server`` (``forkserver``) never runs student code itself: its box lets it
+        make user namespaces, and seccomp is loaded into each child it forks, not into it."""
         layers, limits = self.layers, self.layers.limits
+        if fork_server and layers.active and not layers.bwrap:
+            raise SandboxError("a fork server needs bubblewrap: its children's namespaces are its own")
         common = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                       cwd=self.scratch, start_new_session=True)
         if not layers.active:
@@ -102,7 +108,7 @@ class Box:
                 env.update(HOME="/tmp", TMPDIR="/tmp")
             load_seccomp = None
             if layers.bwrap:
-                argv = self._bwrap_command(argv, env, opened)
+                argv = self._bwrap_command(argv, env, opened, fork_server)
                 pass_fds = (*pass_fds, *opened[len(cgroup_fds):])
                 env = {"PATH": "/usr/bin:/bin"}
             elif layers.seccomp:
@@ -115,9 +121,11 @@ class Box:
             for descriptor in opened:
                 os.close(descriptor)
 
-    def _bwrap_command(self, argv: list[str], env: dict[str, str], opened: list[int]) -> list[str]:
+    def _bwrap_command(self, argv: list[str], env: dict[str, str], opened: list[int],
+                       fork_server: bool = False) -> list[str]:
         layers, limits = self.layers, self.layers.limits
-        command = [layers.bwrap, *filesystem.BWRAP_FLAGS]
+        flags = [flag for flag in filesystem.BWRAP_FLAGS if not (fork_server and flag == "--disable-userns")]
+        command = [layers.bwrap, *flags]
         for path in ("/tmp", "/dev/shm"):  # first: the binds below may lie under /tmp (a checkout there)
             command += ["--size", str(limits.tmp_bytes), "--tmpfs", path]
         command += [*filesystem.system_binds(),
@@ -125,7 +133,7 @@ class Box:
         command += ["--ro-bind", self.scratch, self.scratch, "--chdir", self.scratch]
         for name, value in env.items():
             command += ["--setenv", name, value]
-        if layers.seccomp:
+        if layers.seccomp and not fork_server:
             opened.append(seccomp.memfd(layers.seccomp))
             command += ["--seccomp", str(opened[-1])]
         return [*command, "--", *argv]
@@ -178,13 +186,15 @@ class Box:
         return [os.open(group / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for group in (memory, pids)]
 
     # -- after --
-    def verdict(self, returncode: int) -> str:
-        """Why the child stopped, in words for the student."""
+    def verdict(self, returncode: int, *, oom_before: int = 0, wrapped: bool | None = None) -> str:
+        """Why the child stopped, in words for the student; ``oom_before`` is ``oom_kills()``
+        when it started, ``wrapped`` whether the code is bwrap's (default: bwrap is on)."""
         limits = self.layers.limits
-        if self._oom_kills():
+        if self.oom_kills() > oom_before:
             return f"the process used more than {size(limits.memory)} of memory"
         number = -returncode if returncode < 0 else None
-        if self.layers.bwrap and 128 < returncode < 128 + 65:  # bwrap reports a signal as 128 + N
+        wrapped = bool(self.layers.bwrap) if wrapped is None else wrapped
+        if wrapped and 128 < returncode < 128 + 65:  # bwrap reports a signal as 128 + N
             number = returncode - 128
         if number is None:
             return f"the process exited with code {returncode}"
@@ -200,7 +210,21 @@ class Box:
             return "the process crashed (segmentation fault, SIGSEGV)"
         return f"the process was killed by signal {name}"
 
-    def _oom_kills(self) -> int:
+    def reserve_memory(self) -> None:
+        """Add what the box holds now (a fork server's torch) to its memory limit, so that the
+        children it forks each get the whole limit on top of what they share with it."""
+        if not self.cgroups:
+            return
+        try:
+            used = int((self.cgroups[0] / "memory.usage_in_bytes").read_text())
+            limit = str(self.layers.limits.memory + used)
+            for name in ("memory.memsw.limit_in_bytes", "memory.limit_in_bytes"):  # memsw >= limit
+                if (self.cgroups[0] / name).exists():
+                    (self.cgroups[0] / name).write_text(limit)
+        except (OSError, ValueError):
+            pass
+
+    def oom_kills(self) -> int:
         if not self.cgroups:
             return 0
         try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from autograder.sandbox import filesystem, processes, seccomp
 
-MODE_ENV = "AUTOGRADER_SANDBOX"  # auto | off | required, then -bwrap, -user, -cgroup, -seccomp, -rlimits
+MODE_ENV = "AUTOGRADER_SANDBOX"  # auto | off | required, then -bwrap, -user, -cgroup, -seccomp, -rlimits, -warm
 MEMORY_ENV = "AUTOGRADER_MEMORY"  # 2G, 1536M
 USER_PREFIX = "autograder-sandbox"  # autograder-sandbox0, autograder-sandbox1, ...: one per slot
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -53,6 +53,7 @@ class Layers:
     seccomp: bytes | None = None  # the BPF program
     rlimits: bool = False
     off: tuple[tuple[str, str], ...] = ()
+    warm: bool = True  # children fork from a warm server (``forkserver``), else each starts cold
 
     @property
     def active(self) -> bool:
@@ -82,6 +83,8 @@ class Layers:
                  f"/usr, Python, the autograder package, the scratch folder, a {size(limits.tmp_bytes)} /tmp"),
             line("seccomp", self.seccomp is not None,
                  "no IP sockets, ptrace, mount, namespaces, bpf, io_uring, keyctl: EPERM"),
+            line("warm start", self.warm, "children fork from a process per submission that imported torch"
+                 + (" and get their own user, pid, mount and ipc namespaces" if self.active else "")),
         ]
 
 
@@ -97,7 +100,8 @@ def detect() -> Layers:
     limits = Limits(memory=_parse_size(os.environ.get(MEMORY_ENV)) or Limits.memory)
     root = os.geteuid() == 0
     if mode == "off":
-        return Layers("off", root, limits, off=tuple((name, f"{MODE_ENV}=off") for name in NAMES))
+        off = tuple((name, f"{MODE_ENV}=off") for name in NAMES)
+        return Layers("off", root, limits, off=off + _warm_off("warm" in dropped), warm="warm" not in dropped)
     off: dict[str, str] = {}
 
     def dropping(layer: str, *names: str) -> bool:
@@ -117,7 +121,17 @@ def detect() -> Layers:
     if isinstance(program, str):
         off["seccomp"], program = program, None
     rlimits = not dropping("rlimits", "rlimits")
-    return Layers(mode, root, limits, cgroups, tuple(users or ()), bwrap, program, rlimits, tuple(off.items()))
+    warm = bool(bwrap) and "warm" not in dropped
+    return Layers(mode, root, limits, cgroups, tuple(users or ()), bwrap, program, rlimits,
+                  tuple(off.items()) + _warm_off("warm" in dropped, bool(bwrap)), warm)
+
+
+def _warm_off(dropped: bool, bwrap: bool = True) -> tuple[tuple[str, str], ...]:
+    if dropped:
+        return (("warm start", f"{MODE_ENV} has -warm: each child imports torch itself"),)
+    if not bwrap:
+        return (("warm start", "needs bubblewrap for each child's own namespaces: each child imports torch itself"),)
+    return ()
 
 
 def missing(layers: Layers) -> list[str]:
