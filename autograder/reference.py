@@ -10,6 +10,7 @@ ratio-to-reference check is skipped and says so, while the work check still runs
 from __future__ import annotations
 
 import atexit
+import multiprocessing.util
 import os
 import threading
 from pathlib import Path
@@ -68,5 +69,9 @@ lock = threading.Lock()
 
 @atexit.register
 def _close() -> None:
-    for reference in _SESSION.values():
+    for reference in list(_SESSION.values()):
         reference.close()
+    _SESSION.clear()
+
+
+multiprocessing.util.Finalize(None, _close, exitpriority=10)  # a pool worker skips atexit

@@ -8,6 +8,7 @@ sends garbage is killed and replaced; ``Session`` then replays the cells that ra
 from __future__ import annotations
 
 import atexit
+import multiprocessing.util
 import os
 import select
 import subprocess
@@ -118,6 +119,7 @@ SPARES_ENV = "AUTOGRADER_SPARES"
 PRELOAD = ("torch", "autograder.child", "autograder.tracing")
 pool = _Pool()
 atexit.register(pool.close)
+multiprocessing.util.Finalize(None, pool.close, exitpriority=10)  # a pool worker skips atexit
 _broken = ""  # why warm servers failed to fork here, once they did
 
 
@@ -139,7 +141,7 @@ class Child:
         self.box: sandbox.Box | None = None
         self._scratch: tempfile.TemporaryDirectory | None = None
         self.start_seconds: float | None = None  # the last start, until its ping came back
-        self.cold_reason = ""  # why the last start was cold, if it was
+        self.cold_reason = ""  # why the last start left its warm server (for a new one, or cold)
 
     @property
     def running(self) -> bool:
@@ -176,12 +178,21 @@ class Child:
         if not self.running:
             if self.warm is None:
                 self.launch()
-            if self.warm is not None and not self.running:
+            for attempt in range(2):  # a server that fails is replaced once, then the start is cold
+                if self.warm is None or self.running:
+                    break
                 try:
                     self._with_pipes(self._fork)
                 except (forkserver.ForkServerError, ChildFailure) as exc:
                     self._give_up_warm(str(exc))
-                    self._with_pipes(self._cold)
+                    if attempt == 0 and warm_start_works() and not _broken:
+                        try:
+                            self._take_warm()
+                        except (forkserver.ForkServerError, sandbox.SandboxError, OSError,
+                                subprocess.SubprocessError):
+                            break
+            if not self.running:
+                self._with_pipes(self._cold)
         try:
             self.request({"op": "ping"}, timeout=START_TIMEOUT)
         except ChildFailure as exc:
@@ -223,11 +234,13 @@ class Child:
         self.forked = self.warm.server.fork(request_read, reply_write, START_TIMEOUT)
 
     def _give_up_warm(self, reason: str) -> None:
-        """A server that is alive and still cannot fork will not learn: this process starts
-        children cold from now on (``cold_reason`` says why). A dead one is just replaced."""
+        """A fresh server that is alive and cannot fork shows that forks fail on this machine:
+        this process starts children cold from now on (``cold_reason`` says why). A server
+        that forked before is only replaced: a submission may have worn out its box."""
         global _broken
         self.cold_reason = reason
-        if self.warm is not None and self.warm.server.alive():
+        server = self.warm.server if self.warm else None
+        if server is not None and server.alive() and not server.forks:
             _broken = reason
         self._close_warm()
 

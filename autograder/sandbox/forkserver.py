@@ -40,6 +40,7 @@ _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_CAPBSET_DROP = 4, 36, 24
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER, _CLONE_NEWPID = 0x20000, 0x8000000, 0x10000000, 0x20000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC = 1, 2, 4, 32, 4096, 0x4000
 _CAP_LAST = 63
+_KEPT_FLAGS = os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC | os.ST_NOATIME | os.ST_NODIRATIME | os.ST_RELATIME
 MESSAGE_BYTES = 4096
 FORK_FAILED = 70  # F's exit status when namespaces or mounts fail (before any student code)
 
@@ -56,6 +57,7 @@ class ForkServer:
     def __init__(self, box, process, control: socket.socket, isolated: bool):
         self.box, self.process, self.control, self.isolated = box, process, control, isolated
         self.ready = False
+        self.forks = 0  # children made
         self.start_seconds: float | None = None
         self._launched = time.monotonic()
         self._oom_before: dict[int, int] = {}
@@ -69,8 +71,8 @@ class ForkServer:
         passed = [theirs.fileno()]
         bpf_fd = -1
         if isolated and layers.seccomp:
-            bpf_fd = os.memfd_create("autograder-seccomp", 0)
-            os.write(bpf_fd, layers.seccomp)
+            bpf_fd = seccomp.memfd(layers.seccomp)
+            os.set_inheritable(bpf_fd, True)
             passed.append(bpf_fd)
         # what the box binds under /tmp (the scratch folder, a checkout there) stays in each
         # child's fresh /tmp
@@ -119,6 +121,7 @@ class ForkServer:
         if not isinstance(reply.get("id"), int):
             raise ForkServerError(f"the warm process could not fork: {reply.get('error', reply)}")
         self._oom_before[reply["id"]] = oom
+        self.forks += 1
         return reply["id"]
 
     def wait(self, child: int, timeout: float) -> int | None:
@@ -270,8 +273,10 @@ class _Server:
                     os.makedirs(path, exist_ok=True)
                     _check(libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None,
                                       _MS_BIND | _MS_REC, None), f"bind {path}")
-                    _check(libc.mount(None, path.encode(), None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY, None),
-                           f"read-only {path}")
+                    flags = os.statvfs(path).f_flag  # the box's bind: read-only, with locked flags to keep
+                    if not flags & os.ST_RDONLY:
+                        _check(libc.mount(None, path.encode(), None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY
+                                          | (flags & _KEPT_FLAGS), None), f"read-only {path}")
                     os.close(handle)
                 _drop_capabilities(libc)
             if self.bpf:
@@ -341,10 +346,12 @@ def main(argv: list[str]) -> None:
     libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     control = socket.socket(fileno=config["control"])
     bpf = None
-    if config["bpf"] >= 0:
-        with os.fdopen(config["bpf"], "rb") as file:
-            bpf = file.read()
     try:
+        if config["bpf"] >= 0:
+            with os.fdopen(config["bpf"], "rb") as file:
+                bpf = file.read()
+            if not bpf or len(bpf) % 8:
+                raise ValueError(f"the seccomp program passed is {len(bpf)} bytes, not a BPF program")
         for name in config["preload"]:
             importlib.import_module(name)
         module, function = config["target"].split(":")

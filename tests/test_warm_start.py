@@ -1,0 +1,303 @@
+"""The warm start (``autograder.sandbox.forkserver``): children fork from a server per
+submission that imported torch, and each one still starts clean and confined.
+
+Each test drives ``runner.Child`` as the grader does: it defines ``probe()`` in the child
+and calls it through the ``call`` scenario. A restart must give a fresh child (pid 1 of its
+own namespace, an empty ``/tmp``, nothing left of the last child's processes) forked from
+the same server; a new submission must get a server of its own; and when a server cannot
+fork, children start cold and say why.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograder import runner, sandbox
+from autograder.sandbox import forkserver
+
+LAYERS = sandbox.detect()
+WHY = dict(LAYERS.off)
+
+
+def needs(*names: str):
+    off = [f"{name}: {WHY.get(name, 'off')}" for name in names if name in WHY or not LAYERS.active]
+    return pytest.mark.skipif(bool(off), reason="; ".join(off) or "on")
+
+
+warm_only = pytest.mark.skipif(not LAYERS.warm, reason=f"warm start: {WHY.get('warm start', 'off')}")
+
+
+@pytest.fixture
+def child():
+    made = runner.Child(pooled=False)
+    yield made
+    made.close()
+
+
+def probe(child: runner.Child, body: str):
+    """Define ``probe()`` with ``body`` in the child, call it, return what it returned."""
+    source = "def probe():\n" + textwrap.indent(textwrap.dedent(body).strip() + "\n", "    ")
+    reply = child.request({"op": "exec", "lesson": "l00_exports", "source": source, "filename": "probe.py",
+                           "tasks": ["0.1"]}, 60)
+    assert reply["ok"] is True, reply
+    reply = child.request({"op": "scenario", "task": "0.1", "name": "call", "kwargs": {"name": "probe"}}, 60)
+    assert reply["ok"] is True, reply
+    assert reply["value"]["raised"] is None, reply["value"]["raised"]
+    return reply["value"]["result"]
+
+
+def host_processes_named(name: str) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if Path(entry.path, "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+PLANT = """
+import ctypes, os, time
+open("/tmp/planted-{token}", "w").write("x")
+open("/dev/shm/planted-{token}", "w").write("x")
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        ctypes.CDLL(None).prctl(15, b"rt{token}", 0, 0, 0)
+        time.sleep(60)
+    os._exit(0)
+time.sleep(0.2)
+return sorted(os.listdir("/tmp"))
+"""
+
+LOOK = """
+import os
+names = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        names.append(open(f"/proc/{{pid}}/comm").read().strip())
+    except OSError:
+        pass
+return [os.getpid(), os.path.exists("/tmp/planted-{token}"), os.path.exists("/dev/shm/planted-{token}"),
+        "rt{token}" in names]
+"""
+
+
+@warm_only
+def test_a_restarted_child_is_forked_fresh_from_the_same_server(child):
+    token = secrets.token_hex(3)
+    child.start()
+    server, first = child.warm.server, child.forked
+    assert first is not None and not child.cold_reason
+    assert f"planted-{token}" in probe(child, PLANT.format(token=token))
+    assert host_processes_named(f"rt{token}"), "the planted daemon should be running until the restart"
+    child.stop()
+    child.start()
+    assert child.warm.server is server and child.forked not in (None, first)
+    pid, tmp_file, shm_file, daemon_seen = probe(child, LOOK.format(token=token))
+    assert not tmp_file and not shm_file and not daemon_seen
+    assert not host_processes_named(f"rt{token}"), "the last child's daemon outlived it"
+    if LAYERS.active:
+        assert pid == 1  # pid 1 of a namespace of its own
+
+
+@warm_only
+@needs("bubblewrap")
+def test_a_forked_child_has_no_privileges_and_no_network(child):
+    uid, groups, status, inet, unshare = probe(child, """
+        import ctypes, os, socket
+        status = dict(line.split(":\\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\\t" in line)
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            inet = "made"
+        except OSError as exc:
+            inet = type(exc).__name__
+        libc = ctypes.CDLL(None, use_errno=True)
+        unshare = ctypes.get_errno() if libc.unshare(0x10000000) else 0
+        return [os.getuid(), os.getgroups(), [status["CapEff"].strip(), status["CapBnd"].strip(),
+                status["NoNewPrivs"].strip(), status["Seccomp"].strip()], inet, unshare]
+    """)
+    assert child.forked is not None
+    assert status[:2] == ["0000000000000000", "0000000000000000"]  # no capability, none to get back
+    assert groups == []
+    if LAYERS.seccomp:
+        assert status[2:] == ["1", "2"] and inet == "PermissionError" and unshare == 1  # EPERM
+    if LAYERS.users:
+        assert uid in [user[1] for user in LAYERS.users]
+
+
+@warm_only
+@needs("bubblewrap")
+def test_a_forked_child_cannot_reach_its_server(child):
+    """The server is visible in /proc (the box's pid namespace) but not dumpable, and has no
+    pid in the child's namespace: no memory, environment, descriptors or signals."""
+    child.start()
+    server = child.warm.server
+    others, reached = probe(child, """
+        import os, signal
+        others, reached = 0, []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")
+            if pid == os.readlink("/proc/self") or b"bwrap" in argv[0] or b"forkserver" not in b" ".join(argv):
+                continue  # itself, and bubblewrap's init (as in a cold start)
+            others += 1
+            for name in ("mem", "environ", "maps", "fd"):
+                try:
+                    if name == "fd":
+                        os.listdir(f"/proc/{pid}/fd")
+                    else:
+                        open(f"/proc/{pid}/{name}", "rb").read(1)
+                    reached.append(name)
+                except OSError:
+                    pass
+            try:
+                os.kill(int(pid), signal.SIGKILL)  # a number in another namespace: ESRCH, or the child itself
+            except OSError:
+                pass
+        return [others, reached]
+    """)
+    assert others == 1 and reached == []
+    assert server.alive() and probe(child, "return 5") == 5 and child.warm.server is server
+
+
+@warm_only
+@pytest.mark.parametrize("body, verdict", [
+    ("import ctypes\nctypes.string_at(0)", "segmentation fault"),
+    ("import os\nos._exit(3)", "exited with code 3"),
+])
+def test_a_forked_child_ends_with_a_verdict(child, body, verdict):
+    with pytest.raises(runner.ChildFailure, match=verdict):
+        probe(child, body)
+    assert child.forked is None
+    assert probe(child, "return 7") == 7  # and the next one is forked from the same server
+
+
+@warm_only
+@needs("memory cgroup", "bubblewrap")
+def test_the_memory_limit_is_the_childs_own(child):
+    """The server's torch does not count: its share is added to the box's limit, and a child
+    that goes over the limit is named for it."""
+    child.start()
+    group = child.warm.server.box.cgroups[0]
+    assert int((group / "memory.limit_in_bytes").read_text()) > LAYERS.limits.memory
+    with pytest.raises(runner.ChildFailure, match="more than 2 GiB of memory"):
+        probe(child, "return len(bytearray(3 << 30))")
+    assert child.warm.server.alive()
+
+
+@warm_only
+def test_each_submission_gets_a_server_of_its_own():
+    first, second = runner.Child(pooled=False), runner.Child(pooled=False)
+    try:
+        first.start()
+        second.start()
+        assert first.warm is not second.warm and first.scratch != second.scratch
+        token = secrets.token_hex(3)
+        probe(first, PLANT.format(token=token))
+        _, tmp_file, shm_file, daemon_seen = probe(second, LOOK.format(token=token))
+        assert not tmp_file and not shm_file and not daemon_seen
+        if LAYERS.users:
+            uids = [probe(c, "import os\nreturn os.getuid()") for c in (first, second)]
+            assert uids[0] != uids[1]
+    finally:
+        first.close()
+        second.close()
+
+
+@warm_only
+def test_a_spare_server_is_ready_for_the_next_submission(monkeypatch):
+    monkeypatch.setenv(runner.SPARES_ENV, "1")
+    runner.pool.close()
+    first = runner.Child()
+    try:
+        first.start()
+        assert len(runner.pool.spares) == 1
+        spare = runner.pool.spares[0]
+        spare.server.wait_ready(120)
+        second = runner.Child()
+        second.start()
+        try:
+            assert second.warm is spare and second.forked is not None
+            assert len(runner.pool.spares) == 1 and runner.pool.spares[0] is not spare  # refilled
+        finally:
+            second.close()
+    finally:
+        first.close()
+        runner.pool.close()
+
+
+def test_spares_are_kept_from_the_second_submission_on(monkeypatch):
+    monkeypatch.delenv(runner.SPARES_ENV, raising=False)
+    pool = runner._Pool()
+    assert pool.wanted() == 0
+    pool.taken = 2
+    assert pool.wanted() == 1
+    monkeypatch.setenv(runner.SPARES_ENV, "0")
+    assert pool.wanted() == 0
+
+
+@warm_only
+def test_a_dead_server_is_replaced_and_the_scratch_folder_kept(child):
+    child.start()
+    scratch, server = child.scratch, child.warm.server
+    Path(scratch, "data.txt").write_text("for the checks")
+    server.box.kill(server.process)  # as if the kernel had killed it
+    child.stop()
+    assert probe(child, f"return open({str(Path(scratch, 'data.txt'))!r}).read()") == "for the checks"
+    assert child.warm.server is not server and child.forked is not None and child.scratch == scratch
+
+
+@warm_only
+def test_a_server_that_cannot_fork_means_cold_starts_and_says_why(child, monkeypatch):
+    monkeypatch.setattr(runner, "_broken", "")
+
+    def refuse(*args, **kwargs):
+        raise forkserver.ForkServerError("the warm process could not fork: unshare failed")
+
+    monkeypatch.setattr(forkserver.ForkServer, "fork", refuse)
+    assert probe(child, "return 5") == 5
+    assert child.forked is None and child.process is not None
+    assert "unshare failed" in child.cold_reason and "unshare failed" in runner._broken
+
+
+def test_without_the_warm_start_each_child_starts_cold(child, monkeypatch):
+    monkeypatch.setenv(sandbox.MODE_ENV, os.environ.get(sandbox.MODE_ENV, "auto") + " -warm")
+    assert not sandbox.detect().warm
+    assert "warm start: off (AUTOGRADER_SANDBOX has -warm" in " ".join(sandbox.detect().describe())
+    assert probe(child, "return 5") == 5
+    assert child.forked is None and child.process is not None
+
+
+def test_with_the_sandbox_off_children_still_fork(child, monkeypatch):
+    monkeypatch.setenv(sandbox.MODE_ENV, "off")
+    assert probe(child, "import os\nreturn os.getpid() != 1") is True  # no namespaces
+    assert child.forked is not None
+    child.stop()
+    assert probe(child, "return 5") == 5 and child.forked is not None
+
+
+@warm_only
+def test_a_server_that_fails_after_forking_is_replaced_not_given_up(child, monkeypatch):
+    """A submission can wear out its own box; that says nothing of the machine."""
+    monkeypatch.setattr(runner, "_broken", "")
+    child.start()
+    first, scratch = child.warm, child.scratch
+    real_fork = forkserver.ForkServer.fork
+
+    def fail_on_the_first(self, *args, **kwargs):
+        if self is first.server:
+            raise forkserver.ForkServerError("the warm process could not fork: out of processes")
+        return real_fork(self, *args, **kwargs)
+
+    monkeypatch.setattr(forkserver.ForkServer, "fork", fail_on_the_first)
+    child.stop()
+    assert probe(child, "return 5") == 5
+    assert child.forked is not None and child.warm is not first and child.scratch == scratch
+    assert runner._broken == "" and "out of processes" in child.cold_reason
+    assert first.server is None  # closed, box and all
