@@ -83,9 +83,15 @@ class _Pool:
         return 1 if self.taken >= 2 else 0
 
     def take(self, pooled: bool) -> Warm:
+        layers = sandbox.detect()
         with self.lock:
             self.taken += pooled
-            ready = [w for w in self.spares if w.server and w.server.is_ready()]
+            stale = [w for w in self.spares if w.server is None or w.server.box.layers != layers]
+            self.spares = [w for w in self.spares if w not in stale]
+        for warm in stale:  # made under other settings (AUTOGRADER_SANDBOX changed since)
+            warm.close()
+        with self.lock:
+            ready = [w for w in self.spares if w.server.is_ready()]
             spare = (ready or self.spares or [None])[0] if pooled else None
             if spare:
                 self.spares.remove(spare)
