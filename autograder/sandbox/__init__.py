@@ -22,11 +22,16 @@ says why (``python -m autograder.sandbox``):
 ``AUTOGRADER_SANDBOX`` picks the mode: ``auto`` (default: every layer available),
 ``off`` (a plain child), ``required`` (refuse to start a child unless every layer this
 machine should have is on); ``-bwrap``, ``-user``, ``-cgroup``, ``-seccomp``, ``-rlimits``
-drop one (``AUTOGRADER_SANDBOX="auto -bwrap"``). ``AUTOGRADER_MEMORY`` sets the memory
+(and ``-warm``) drop one (``AUTOGRADER_SANDBOX="auto -bwrap"``). ``AUTOGRADER_MEMORY`` sets the memory
 limit (``2G``, ``1536M``).
 
+The **warm start** (``forkserver``) is not a layer but lives inside them: a server per
+submission, in its own box, imports torch once and forks each child into namespaces of
+its own; ``-warm`` turns it off.
+
 Modules: ``layers`` (what the machine gives: ``detect``), ``box`` (one child in them),
-``filesystem`` (what the child sees), ``seccomp``, ``processes`` (before exec, and after).
+``filesystem`` (what the child sees), ``seccomp``, ``processes`` (before exec, and after),
+``forkserver`` (the warm start).
 """
 from autograder.sandbox.box import Box
 from autograder.sandbox.filesystem import PACKAGE_DIR
