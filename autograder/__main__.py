@@ -1,4 +1,3 @@
-from autograder.cli import main
-import sys
+from autograder.cli import run
 
-sys.exit(main())
+run()

@@ -15,12 +15,16 @@ import os
 import threading
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from autograder import submission
-from autograder.runner import Session
+
+if TYPE_CHECKING:  # imported when used: ``solutions_dir`` serves the command line before torch loads
+    from autograder.runner import Session
 
 SOLUTIONS_ENV = "AUTOGRADER_SOLUTIONS"
 _LOCK = threading.Lock()
-_SESSION: dict[str, Session] = {}
+_SESSION: dict[str, "Session"] = {}
 
 
 def solutions_dir() -> Path | None:
@@ -29,7 +33,7 @@ def solutions_dir() -> Path | None:
     return folder if folder.is_dir() and any(folder.glob("l*.py")) else None
 
 
-def session() -> Session | None:
+def session() -> "Session | None":
     """The reference loaded in its child, started once per grader process; None without solutions.
 
     Callers hold ``lock`` while they use it: rounds must not interleave.
@@ -37,6 +41,8 @@ def session() -> Session | None:
     folder = solutions_dir()
     if folder is None:
         return None
+    from autograder.runner import Session
+
     with _LOCK:
         key = str(folder)
         reference = _SESSION.get(key)
@@ -54,6 +60,8 @@ def session() -> Session | None:
 
 def warm_up() -> None:
     """Launch the reference's child now, so it imports torch while the submission loads."""
+    from autograder.runner import Session
+
     folder = solutions_dir()
     with _LOCK:
         if folder is not None and str(folder) not in _SESSION:

@@ -13,133 +13,25 @@ cold, each in a box of its own.
 """
 from __future__ import annotations
 
-import atexit
-import multiprocessing.util
 import os
 import select
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from pathlib import Path
 
 from autograder import sandbox, wire
+from autograder import warm as warm_start
 from autograder.sandbox import forkserver
 from autograder.submission import LessonFile
+from autograder.warm import START_TIMEOUT, Warm, child_env, pool, warm_start_works
 
-_PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
-START_TIMEOUT = 120.0  # importing torch on a busy machine
 CELL_TIMEOUT = 10.0
 SCENARIO_TIMEOUT = 10.0
 
 
 class ChildFailure(Exception):
     """The child died, hung or replied with something that is not plain data."""
-
-
-def child_env(scratch: str) -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch,
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONPATH": _PACKAGE_PARENT}
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine-specific BLAS fixes
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
-
-
-class Warm:
-    """A fork server (``sandbox.forkserver``) in its own box, with its scratch folder."""
-
-    def __init__(self, scratch: str | None = None):
-        self._scratch = None if scratch else tempfile.TemporaryDirectory(prefix="autograder-")
-        self.scratch = scratch or self._scratch.name
-        self.server: forkserver.ForkServer | None = None
-        box = sandbox.Box(self.scratch)
-        try:
-            self.server = forkserver.ForkServer.launch(box, child_env(self.scratch), preload=PRELOAD,
-                                                       target="autograder.child:main")
-        except BaseException:
-            box.close()
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self.server:
-            self.server.close()
-            self.server = None
-        if self._scratch:
-            self._scratch.cleanup()
-            self._scratch = None
-
-
-class _Pool:
-    """Warm servers made ahead of need: from the second submission a process grades on, one
-    spare is kept starting in the background (``AUTOGRADER_SPARES`` sets how many; 0: none).
-    A spare has imported torch and never forked; each one serves one submission only."""
-
-    def __init__(self):
-        self.spares: list[Warm] = []
-        self.taken = 0
-        self.lock = threading.Lock()
-
-    def wanted(self) -> int:
-        configured = os.environ.get(SPARES_ENV, "")
-        if configured.isdigit():
-            return int(configured)
-        return 1 if self.taken >= 2 else 0
-
-    def take(self, pooled: bool) -> Warm:
-        layers = sandbox.detect()
-        with self.lock:
-            self.taken += pooled
-            stale = [w for w in self.spares if w.server is None or w.server.box.layers != layers]
-            self.spares = [w for w in self.spares if w not in stale]
-        for warm in stale:  # made under other settings (AUTOGRADER_SANDBOX changed since)
-            warm.close()
-        with self.lock:
-            ready = [w for w in self.spares if w.server.is_ready()]
-            spare = (ready or self.spares or [None])[0] if pooled else None
-            if spare:
-                self.spares.remove(spare)
-        if spare is None or not spare.server.alive():
-            if spare:
-                spare.close()
-            spare = Warm()
-        if pooled:
-            self.refill()
-        return spare
-
-    def refill(self) -> None:
-        with self.lock:
-            missing = self.wanted() - len(self.spares)
-        for _ in range(max(0, missing)):
-            try:
-                warm = Warm()
-            except (sandbox.SandboxError, OSError, subprocess.SubprocessError):
-                return  # e.g. every slot busy: sessions start cold, as without a pool
-            with self.lock:
-                self.spares.append(warm)
-
-    def close(self) -> None:
-        with self.lock:
-            spares, self.spares = self.spares, []
-        for warm in spares:
-            warm.close()
-
-
-SPARES_ENV = "AUTOGRADER_SPARES"
-PRELOAD = ("torch", "autograder.child", "autograder.tracing")
-pool = _Pool()
-atexit.register(pool.close)
-multiprocessing.util.Finalize(None, pool.close, exitpriority=10)  # a pool worker skips atexit
-_broken = ""  # why warm servers failed to fork here, once they did
-
-
-def warm_start_works(layers: sandbox.Layers | None = None) -> bool:
-    """Children fork from a warm server with the sandbox off, or with bubblewrap on (their
-    namespaces); with other layers only, each child starts cold in a box of its own."""
-    return (layers or sandbox.detect()).warm
 
 
 class Child:
@@ -179,7 +71,7 @@ class Child:
         self._started = time.monotonic()
         if self.running:
             return
-        if warm_start_works() and not _broken:
+        if warm_start_works() and not warm_start.broken:
             try:
                 self._take_warm()
                 return
@@ -198,7 +90,7 @@ class Child:
                     self._with_pipes(self._fork)
                 except (forkserver.ForkServerError, ChildFailure) as exc:
                     self._give_up_warm(str(exc))
-                    if attempt == 0 and warm_start_works() and not _broken:
+                    if attempt == 0 and warm_start_works() and not warm_start.broken:
                         try:
                             self._take_warm()
                         except (forkserver.ForkServerError, sandbox.SandboxError, OSError,
@@ -250,11 +142,10 @@ class Child:
         """A fresh server that is alive and cannot fork shows that forks fail on this machine:
         this process starts children cold from now on (``cold_reason`` says why). A server
         that forked before is only replaced: a submission may have worn out its box."""
-        global _broken
         self.cold_reason = reason
         server = self.warm.server if self.warm else None
         if server is not None and server.alive() and not server.forks:
-            _broken = reason
+            warm_start.broken = reason
         self._close_warm()
 
     def _close_warm(self) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder import runner, sandbox  # noqa: E402
+from autograder import runner, sandbox, warm  # noqa: E402
 from autograder.grading import grade  # noqa: E402
 
 MODES = {"off": "off", "on": "auto", "cold": "auto -warm"}
@@ -64,11 +64,11 @@ def cold_start(mode: str) -> float:
 def warm_starts(mode: str) -> tuple[float, float, float]:
     """(server start, first child from a ready server, median of 5 restarts)."""
     set_mode(mode)
-    warm = runner.Warm()
+    server = warm.Warm()
     child = runner.Child(pooled=False)
     try:
-        warm.server.wait_ready(runner.START_TIMEOUT)
-        child.warm = warm  # a ready spare, as the pool hands it out
+        server.server.wait_ready(warm.START_TIMEOUT)
+        child.warm = server  # a ready spare, as the pool hands it out
         child.start()
         assert child.forked is not None, f"expected a forked child ({child.cold_reason})"
         first, restarts = child.start_seconds, []
@@ -76,7 +76,7 @@ def warm_starts(mode: str) -> tuple[float, float, float]:
             child.stop()
             child.start()
             restarts.append(child.start_seconds)
-        return warm.server.start_seconds, first, statistics.median(restarts)
+        return server.server.start_seconds, first, statistics.median(restarts)
     finally:
         child.close()
 
@@ -100,17 +100,17 @@ def show(title: str, times: dict[str, list[float]]) -> None:
 
 def a_class(mode: str, count: int, folder: Path) -> None:
     set_mode(mode)
-    runner.pool.close()
-    os.environ[runner.SPARES_ENV] = "1"
+    warm.pool.close()
+    os.environ[warm.SPARES_ENV] = "1"
     seconds, scores = [], []
     for number in range(count):
-        if runner.pool.spares:  # the spare's import overlaps the last grade in a real batch
-            runner.pool.spares[0].server.wait_ready(runner.START_TIMEOUT)
+        if warm.pool.spares:  # the spare's import overlaps the last grade in a real batch
+            warm.pool.spares[0].server.wait_ready(warm.START_TIMEOUT)
         started = time.perf_counter()
         result = grade(folder, seed=number)
         seconds.append(time.perf_counter() - started)
         scores.append(f"{result.score:g}/{result.max_score:g}")
-    runner.pool.close()
+    warm.pool.close()
     rest = seconds[1:] or seconds
     print(f"  {mode:>4}: first {seconds[0]:5.1f} s, then median {statistics.median(rest):5.1f} s "
           f"(all: {', '.join(f'{s:.1f}' for s in seconds)}; scores {', '.join(sorted(set(scores)))})")
@@ -120,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grades", type=int, default=4, help="submissions per class run (default 4; 0: none)")
     arguments = parser.parse_args()
-    saved = {name: os.environ.get(name) for name in (sandbox.MODE_ENV, runner.SPARES_ENV)}
+    saved = {name: os.environ.get(name) for name in (sandbox.MODE_ENV, warm.SPARES_ENV)}
     try:
         set_mode("on")
         print("\n".join(sandbox.detect().describe()))
@@ -128,10 +128,10 @@ def main() -> None:
         show("python -S -c pass", alternate(bare_start, 9))
         print("child start (asked for to first reply, torch imported), median of 5:")
         show("  cold, no warm start", alternate(cold_start, 5))
-        warm = alternate(warm_starts, 5)
+        starts = alternate(warm_starts, 5)
         for index, title in enumerate(("  a warm server's own start", "  warm: first child from a ready server",
                                        "  warm: restart, same server")):
-            show(title, {mode: [runs[index] for runs in warm[mode]] for mode in warm})
+            show(title, {mode: [runs[index] for runs in starts[mode]] for mode in starts})
         if arguments.grades:
             print(f"\na class of {arguments.grades} submissions (solutions/), graded in a row in one process:")
             for mode in ("on", "off", "cold"):

@@ -1,5 +1,6 @@
 """The command line: help for every command, exit codes, the JSON shape."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,24 @@ def test_doctor_names_every_layer():
     assert completed.returncode == 0
     for layer in ("bubblewrap", "seccomp", "rlimits"):
         assert layer in completed.stdout
+
+
+def test_a_check_leaves_nothing_behind(tmp_path):
+    """The command ends without the interpreter's teardown (``cli.run``): its children, their
+    boxes and the scratch folders must be gone all the same, and its output complete."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "autograder", "check", "solutions", "--task", "1.6",
+                           "--json", str(tmp_path / "result.json")], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Score 1/1" in done.stdout
+    assert json.loads((tmp_path / "result.json").read_text())["score"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
+    left = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(tmp_path).encode() in (entry / "cmdline").read_bytes():
+                left.append(entry.name)
+        except OSError:
+            continue
+    assert not left, f"processes left running: {left}"

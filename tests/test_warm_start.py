@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import runner, sandbox
+from autograder import runner, sandbox, warm
 from autograder.sandbox import forkserver
 
 LAYERS = sandbox.detect()
@@ -212,33 +212,33 @@ def test_each_submission_gets_a_server_of_its_own():
 
 @warm_only
 def test_a_spare_server_is_ready_for_the_next_submission(monkeypatch):
-    monkeypatch.setenv(runner.SPARES_ENV, "1")
-    runner.pool.close()
+    monkeypatch.setenv(warm.SPARES_ENV, "1")
+    warm.pool.close()
     first = runner.Child()
     try:
         first.start()
-        assert len(runner.pool.spares) == 1
-        spare = runner.pool.spares[0]
+        assert len(warm.pool.spares) == 1
+        spare = warm.pool.spares[0]
         spare.server.wait_ready(120)
         second = runner.Child()
         second.start()
         try:
             assert second.warm is spare and second.forked is not None
-            assert len(runner.pool.spares) == 1 and runner.pool.spares[0] is not spare  # refilled
+            assert len(warm.pool.spares) == 1 and warm.pool.spares[0] is not spare  # refilled
         finally:
             second.close()
     finally:
         first.close()
-        runner.pool.close()
+        warm.pool.close()
 
 
 def test_spares_are_kept_from_the_second_submission_on(monkeypatch):
-    monkeypatch.delenv(runner.SPARES_ENV, raising=False)
-    pool = runner._Pool()
+    monkeypatch.delenv(warm.SPARES_ENV, raising=False)
+    pool = warm._Pool()
     assert pool.wanted() == 0
     pool.taken = 2
     assert pool.wanted() == 1
-    monkeypatch.setenv(runner.SPARES_ENV, "0")
+    monkeypatch.setenv(warm.SPARES_ENV, "0")
     assert pool.wanted() == 0
 
 
@@ -255,7 +255,7 @@ def test_a_dead_server_is_replaced_and_the_scratch_folder_kept(child):
 
 @warm_only
 def test_a_server_that_cannot_fork_means_cold_starts_and_says_why(child, monkeypatch):
-    monkeypatch.setattr(runner, "_broken", "")
+    monkeypatch.setattr(warm, "broken", "")
 
     def refuse(*args, **kwargs):
         raise forkserver.ForkServerError("the warm process could not fork: unshare failed")
@@ -263,7 +263,7 @@ def test_a_server_that_cannot_fork_means_cold_starts_and_says_why(child, monkeyp
     monkeypatch.setattr(forkserver.ForkServer, "fork", refuse)
     assert probe(child, "return 5") == 5
     assert child.forked is None and child.process is not None
-    assert "unshare failed" in child.cold_reason and "unshare failed" in runner._broken
+    assert "unshare failed" in child.cold_reason and "unshare failed" in warm.broken
 
 
 def test_without_the_warm_start_each_child_starts_cold(child, monkeypatch):
@@ -285,7 +285,7 @@ def test_with_the_sandbox_off_children_still_fork(child, monkeypatch):
 @warm_only
 def test_a_server_that_fails_after_forking_is_replaced_not_given_up(child, monkeypatch):
     """A submission can wear out its own box; that says nothing of the machine."""
-    monkeypatch.setattr(runner, "_broken", "")
+    monkeypatch.setattr(warm, "broken", "")
     child.start()
     first, scratch = child.warm, child.scratch
     real_fork = forkserver.ForkServer.fork
@@ -299,5 +299,27 @@ def test_a_server_that_fails_after_forking_is_replaced_not_given_up(child, monke
     child.stop()
     assert probe(child, "return 5") == 5
     assert child.forked is not None and child.warm is not first and child.scratch == scratch
-    assert runner._broken == "" and "out of processes" in child.cold_reason
+    assert warm.broken == "" and "out of processes" in child.cold_reason
     assert first.server is None  # closed, box and all
+
+
+@warm_only
+def test_prestarted_servers_serve_the_next_children(monkeypatch):
+    """``autograder check`` starts the servers for the submission and the reference before it
+    imports torch itself; the children then take them, whichever asks first."""
+    monkeypatch.setenv(warm.SPARES_ENV, "0")
+    warm.pool.close()
+    children = [runner.Child(pooled=False), runner.Child()]
+    try:
+        warm.prestart(2)
+        spares = list(warm.pool.spares)
+        assert len(spares) == 2
+        for made in children:
+            made.start()
+        assert {id(made.warm) for made in children} == {id(spare) for spare in spares}
+        assert all(made.forked is not None for made in children)
+        assert warm.pool.spares == []  # AUTOGRADER_SPARES=0: none made to replace them
+    finally:
+        for made in children:
+            made.close()
+        warm.pool.close()

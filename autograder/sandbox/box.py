@@ -100,9 +100,10 @@ class Box:
                 os.chown(self.scratch, 0, self.user[2])
                 os.chmod(self.scratch, 0o750)
                 if filesystem.views_work():
+                    # the scratch folder too: it may lie in a folder closed to others (a TMPDIR of root's)
                     view = filesystem.View.for_user(
-                        [*filesystem.python_trees(), str(filesystem.PACKAGE_DIR)], without_bwrap=not layers.bwrap,
-                        tmp_bytes=limits.tmp_bytes, rebind=[self.scratch])
+                        [*filesystem.python_trees(), str(filesystem.PACKAGE_DIR), self.scratch],
+                        without_bwrap=not layers.bwrap, tmp_bytes=limits.tmp_bytes)
             env = {**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(filesystem.PACKAGE_DIR.parent)}
             if layers.bwrap or view:
                 env.update(HOME="/tmp", TMPDIR="/tmp")

@@ -95,11 +95,10 @@ class View:
     binds: tuple[str, ...]
 
     @classmethod
-    def for_user(cls, needed: list[str], *, without_bwrap: bool, tmp_bytes: int,
-                 rebind: list[str] = ()) -> "View | None":
+    def for_user(cls, needed: list[str], *, without_bwrap: bool, tmp_bytes: int) -> "View | None":
         """Make ``needed`` reachable by a sandbox uid; ``without_bwrap`` also hide the grader's
         checkout, /root and /home, and give private, size-capped /tmp, /var/tmp and /dev/shm.
-        ``rebind`` paths are put back (read-only) where a cover hides them."""
+        ``needed`` paths are put back (read-only) where a cover hides them."""
         covers = {c: _SMALL_COVER for c in filter(None, map(closed_to_others, needed))}
         if without_bwrap:
             checkout = str(PACKAGE_DIR.parent)
@@ -112,7 +111,7 @@ class View:
         # a cover under another one (a checkout under /tmp) is hidden by it already: mounting
         # it would fail, its path no longer existing once the outer tmpfs is on
         covers = {c: o for c, o in covers.items() if not any(c != d and _under(c, d) for d in covers)}
-        kept = [p for p in [*needed, *rebind] if any(_under(p, c) for c in covers)]
+        kept = [p for p in needed if any(_under(p, c) for c in covers)]
         return cls(tuple(sorted(covers.items())), tuple(kept)) if covers else None
 
     def apply(self) -> None:

@@ -1,0 +1,139 @@
+"""Warm servers: each submission's children fork from a process that imported torch once.
+
+A ``Warm`` is a fork server (``sandbox.forkserver``) in a box of its own with its scratch
+folder; it serves one submission. The ``pool`` hands them out: a spare that is ready (or
+already importing) when there is one, else a new one. From the second submission a
+process grades on, one spare is kept starting in the background (``AUTOGRADER_SPARES``
+sets how many; 0: none), and the command line ``prestart``\s the servers a grade will
+need before the grader imports torch itself, so that the imports overlap.
+
+Nothing here imports torch: the command line uses it before torch is loaded.
+"""
+from __future__ import annotations
+
+import atexit
+import multiprocessing.util
+import os
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from autograder import sandbox
+from autograder.sandbox import forkserver
+
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
+START_TIMEOUT = 120.0  # importing torch on a busy machine
+SPARES_ENV = "AUTOGRADER_SPARES"
+PRELOAD = ("torch", "autograder.child", "autograder.tracing")
+broken = ""  # why warm servers failed to fork in this process, once a fresh one did
+
+
+def child_env(scratch: str) -> dict[str, str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch,
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONPATH": _PACKAGE_PARENT}
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine-specific BLAS fixes
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+class Warm:
+    """A fork server (``sandbox.forkserver``) in its own box, with its scratch folder."""
+
+    def __init__(self, scratch: str | None = None):
+        self._scratch = None if scratch else tempfile.TemporaryDirectory(prefix="autograder-")
+        self.scratch = scratch or self._scratch.name
+        self.server: forkserver.ForkServer | None = None
+        box = sandbox.Box(self.scratch)
+        try:
+            self.server = forkserver.ForkServer.launch(box, child_env(self.scratch), preload=PRELOAD,
+                                                       target="autograder.child:main")
+        except BaseException:
+            box.close()
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.server:
+            self.server.close()
+            self.server = None
+        if self._scratch:
+            self._scratch.cleanup()
+            self._scratch = None
+
+
+class _Pool:
+    """Warm servers made ahead of need (see the module docstring). A spare has imported
+    torch and never forked; each one serves one submission only."""
+
+    def __init__(self):
+        self.spares: list[Warm] = []
+        self.taken = 0
+        self.lock = threading.Lock()
+
+    def wanted(self) -> int:
+        configured = os.environ.get(SPARES_ENV, "")
+        if configured.isdigit():
+            return int(configured)
+        return 1 if self.taken >= 2 else 0
+
+    def take(self, pooled: bool) -> Warm:
+        layers = sandbox.detect()
+        with self.lock:
+            self.taken += pooled
+            stale = [w for w in self.spares if w.server is None or w.server.box.layers != layers]
+            self.spares = [w for w in self.spares if w not in stale]
+        for warm in stale:  # made under other settings (AUTOGRADER_SANDBOX changed since)
+            warm.close()
+        with self.lock:
+            ready = [w for w in self.spares if w.server.is_ready()]
+            spare = (ready or self.spares or [None])[0]
+            if spare:
+                self.spares.remove(spare)
+        if spare is None or not spare.server.alive():
+            if spare:
+                spare.close()
+            spare = Warm()
+        if pooled:
+            self.refill()
+        return spare
+
+    def refill(self, wanted: int | None = None) -> None:
+        with self.lock:
+            missing = (self.wanted() if wanted is None else wanted) - len(self.spares)
+        for _ in range(max(0, missing)):
+            try:
+                warm = Warm()
+            except (sandbox.SandboxError, OSError, subprocess.SubprocessError):
+                return  # e.g. every slot busy: sessions start cold, as without a pool
+            with self.lock:
+                self.spares.append(warm)
+
+    def close(self) -> None:
+        with self.lock:
+            spares, self.spares = self.spares, []
+        for warm in spares:
+            warm.close()
+
+
+pool = _Pool()
+atexit.register(pool.close)
+multiprocessing.util.Finalize(None, pool.close, exitpriority=10)  # a pool worker skips atexit
+
+
+def warm_start_works(layers: sandbox.Layers | None = None) -> bool:
+    """Children fork from a warm server with the sandbox off, or with bubblewrap on (their
+    namespaces); with other layers only, each child starts cold in a box of its own."""
+    return (layers or sandbox.detect()).warm
+
+
+def prestart(count: int) -> None:
+    """Have ``count`` servers importing torch now (a grade's child and the reference's),
+    before this process imports torch itself; a failure here only means a cold start later."""
+    if warm_start_works():
+        try:
+            pool.refill(count)
+        except Exception:  # noqa: BLE001 - e.g. AUTOGRADER_SANDBOX=required and a layer off: said later
+            pass
