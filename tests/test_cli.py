@@ -91,14 +91,16 @@ def test_doctor_names_every_layer():
 
 def test_a_check_leaves_nothing_behind(tmp_path):
     """The command ends without the interpreter's teardown (``cli.run``): its children, their
-    boxes and the scratch folders must be gone all the same, and its output complete."""
+    boxes and the scratch folders must be gone all the same, and its output complete. The
+    scratch folders lie in a TMPDIR closed to others (pytest's): the child still reads the
+    data file Task 1.1's check writes there."""
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "autograder", "check", "solutions", "--task", "1.6",
-                           "--json", str(tmp_path / "result.json")], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-m", "autograder", "check", "solutions", "--task", "1.1",
+                           "--task", "1.6", "--json", str(tmp_path / "result.json")], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Score 1/1" in done.stdout
-    assert json.loads((tmp_path / "result.json").read_text())["score"] == 1
+    assert "Score 2/2" in done.stdout
+    assert json.loads((tmp_path / "result.json").read_text())["score"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
     left = []
     for entry in Path("/proc").iterdir():

@@ -323,3 +323,10 @@ def test_prestarted_servers_serve_the_next_children(monkeypatch):
         for made in children:
             made.close()
         warm.pool.close()
+
+
+@warm_only
+def test_a_forked_child_sees_the_command_line_of_a_cold_one(child):
+    argv = probe(child, "import sys\nreturn sys.argv")
+    assert child.forked is not None
+    assert argv[0].endswith("child.py") and len(argv) == 3 and all(a.isdigit() for a in argv[1:])

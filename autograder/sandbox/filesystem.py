@@ -99,7 +99,9 @@ class View:
         """Make ``needed`` reachable by a sandbox uid; ``without_bwrap`` also hide the grader's
         checkout, /root and /home, and give private, size-capped /tmp, /var/tmp and /dev/shm.
         ``needed`` paths are put back (read-only) where a cover hides them."""
-        covers = {c: _SMALL_COVER for c in filter(None, map(closed_to_others, needed))}
+        # a folder on the way that others cannot enter; not the path itself (the scratch folder
+        # is its group's): a cover there would hide it, its bind back carrying the cover along
+        covers = {c: _SMALL_COVER for p in needed if (c := closed_to_others(p)) and c != p}
         if without_bwrap:
             checkout = str(PACKAGE_DIR.parent)
             if not any(_under(checkout, tree) for tree in python_trees()):  # not site-packages

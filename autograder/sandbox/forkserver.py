@@ -287,6 +287,8 @@ class _Server:
             os._exit(FORK_FAILED)
         try:
             random.seed()  # a fresh process would not share the server's state
+            module = sys.modules.get(self.run.__module__)  # and would see its own command line
+            sys.argv = [getattr(module, "__file__", None) or "", str(request_read), str(reply_write)]
             self.run(request_read, reply_write)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
