@@ -291,7 +291,7 @@ class _Server:
             sys.argv = [getattr(module, "__file__", None) or "", str(request_read), str(reply_write)]
             self.run(request_read, reply_write)
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
         except BaseException:  # noqa: BLE001
             code = 1
         os._exit(code)
