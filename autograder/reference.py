@@ -59,7 +59,8 @@ def session() -> "Session | None":
 
 
 def warm_up() -> None:
-    """Launch the reference's child now, so it imports torch while the submission loads."""
+    """Start the reference's child now (its warm server), so that it imports torch while the
+    submission loads."""
     from autograder.runner import Session
 
     folder = solutions_dir()
