@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import SEED, copy_lessons, lesson_path, replace_task_cell, task_ids
+from builders import SEED, copy_lessons, lesson_path, processes_named, replace_task_cell, task_ids
 from autograder import sandbox
 from autograder.grading import grade
 from autograder.results import PASSED, SubmissionResult
@@ -145,7 +145,7 @@ class Host:
         found += [f"file {p} changed" for p, digest in self.fingerprint.items() if now.get(p) != digest]
         found += [f"received {data[:60]!r}" for data in self.received if token.encode() in data]
         deadline = time.monotonic() + 2.0
-        while (left := _processes_named(f"rt{token}")) and time.monotonic() < deadline:
+        while (left := processes_named(f"rt{token}")) and time.monotonic() < deadline:
             time.sleep(0.05)  # a process killed a moment ago may still be exiting
         found += [f"process {pid} still running" for pid in left]
         return found
@@ -154,18 +154,6 @@ class Host:
         self.tcp.close()
         self.udp.close()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _processes_named(name: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if Path(entry.path, "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 @dataclass

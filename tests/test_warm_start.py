@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from builders import processes_named
 from autograder import runner, sandbox, warm
 from autograder.sandbox import forkserver
 
@@ -48,18 +49,6 @@ def probe(child: runner.Child, body: str):
     assert reply["ok"] is True, reply
     assert reply["value"]["raised"] is None, reply["value"]["raised"]
     return reply["value"]["result"]
-
-
-def host_processes_named(name: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if Path(entry.path, "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 PLANT = """
@@ -96,13 +85,13 @@ def test_a_restarted_child_is_forked_fresh_from_the_same_server(child):
     server, first = child.warm.server, child.forked
     assert first is not None and not child.cold_reason
     assert f"planted-{token}" in probe(child, PLANT.format(token=token))
-    assert host_processes_named(f"rt{token}"), "the planted daemon should be running until the restart"
+    assert processes_named(f"rt{token}"), "the planted daemon should be running until the restart"
     child.stop()
     child.start()
     assert child.warm.server is server and child.forked not in (None, first)
     pid, tmp_file, shm_file, daemon_seen = probe(child, LOOK.format(token=token))
     assert not tmp_file and not shm_file and not daemon_seen
-    assert not host_processes_named(f"rt{token}"), "the last child's daemon outlived it"
+    assert not processes_named(f"rt{token}"), "the last child's daemon outlived it"
     if LAYERS.active:
         assert pid == 1  # pid 1 of a namespace of its own
 
