@@ -14,7 +14,6 @@ import multiprocessing.util
 import os
 import threading
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from autograder import submission

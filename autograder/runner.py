@@ -21,10 +21,10 @@ import tempfile
 import time
 
 from autograder import sandbox, wire
-from autograder import warm as warm_start
+from autograder import warm as warm_start  # the module; ``Child.warm`` is a server
 from autograder.sandbox import forkserver
 from autograder.submission import LessonFile
-from autograder.warm import START_TIMEOUT, Warm, child_env, pool, warm_start_works
+from autograder.warm import START_ERRORS, START_TIMEOUT, Warm, child_env
 
 CELL_TIMEOUT = 10.0
 SCENARIO_TIMEOUT = 10.0
@@ -71,11 +71,11 @@ class Child:
         self._started = time.monotonic()
         if self.running:
             return
-        if warm_start_works() and not warm_start.broken:
+        if warm_start.warm_start_works() and not warm_start.broken:
             try:
                 self._take_warm()
                 return
-            except (forkserver.ForkServerError, sandbox.SandboxError, OSError, subprocess.SubprocessError) as exc:
+            except START_ERRORS as exc:
                 self.cold_reason = str(exc)
         self._with_pipes(self._cold)
 
@@ -90,11 +90,10 @@ class Child:
                     self._with_pipes(self._fork)
                 except (forkserver.ForkServerError, ChildFailure) as exc:
                     self._give_up_warm(str(exc))
-                    if attempt == 0 and warm_start_works() and not warm_start.broken:
+                    if attempt == 0 and warm_start.warm_start_works() and not warm_start.broken:
                         try:
                             self._take_warm()
-                        except (forkserver.ForkServerError, sandbox.SandboxError, OSError,
-                                subprocess.SubprocessError):
+                        except START_ERRORS:
                             break
             if not self.running:
                 self._with_pipes(self._cold)
@@ -110,16 +109,14 @@ class Child:
         self.reply_read, reply_write = os.pipe()
         try:
             start(request_read, reply_write)
-        except (sandbox.SandboxError, OSError, subprocess.SubprocessError) as exc:
+        except BaseException as exc:
             for fd in (self.request_write, self.reply_read):
                 os.close(fd)
             if self.box:
                 self.box.close()
                 self.box = None
-            raise ChildFailure(f"the grading process could not start ({exc})") from None
-        except BaseException:
-            for fd in (self.request_write, self.reply_read):
-                os.close(fd)
+            if isinstance(exc, (sandbox.SandboxError, OSError, subprocess.SubprocessError)):
+                raise ChildFailure(f"the grading process could not start ({exc})") from None
             raise
         finally:
             os.close(request_read)
@@ -132,7 +129,7 @@ class Child:
         fresh = self.warm is None and self._scratch is None
         self._close_warm()
         # a replacement keeps the folder the checks already use
-        self.warm = pool.take(self.pooled) if fresh else Warm(self.scratch)
+        self.warm = warm_start.pool.take(self.pooled) if fresh else Warm(self.scratch)
 
     def _fork(self, request_read: int, reply_write: int) -> None:
         self._take_warm()
@@ -150,8 +147,8 @@ class Child:
 
     def _close_warm(self) -> None:
         if self.warm:
-            if self._scratch is None and self.warm._scratch:  # keep its folder: we own it now
-                self._scratch, self.warm._scratch = self.warm._scratch, None
+            if self._scratch is None:  # keep its folder: the checks use it, a replacement too
+                self._scratch = self.warm.detach_scratch()
             self.warm.close()
             self.warm = None
 

@@ -27,6 +27,8 @@ START_TIMEOUT = 120.0  # importing torch on a busy machine
 SPARES_ENV = "AUTOGRADER_SPARES"
 PRELOAD = ("torch", "autograder.child", "autograder.tracing")
 broken = ""  # why warm servers failed to fork in this process, once a fresh one did
+# what starting a server or a child can raise: each means "try another way", never a crash
+START_ERRORS = (forkserver.ForkServerError, sandbox.SandboxError, OSError, subprocess.SubprocessError)
 
 
 def child_env(scratch: str) -> dict[str, str]:
@@ -54,6 +56,11 @@ class Warm:
             box.close()
             self.close()
             raise
+
+    def detach_scratch(self) -> tempfile.TemporaryDirectory | None:
+        """Hand the scratch folder it made to the caller, who removes it (``close`` will not)."""
+        scratch, self._scratch = self._scratch, None
+        return scratch
 
     def close(self) -> None:
         if self.server:
@@ -106,7 +113,7 @@ class _Pool:
         for _ in range(max(0, missing)):
             try:
                 warm = Warm()
-            except (sandbox.SandboxError, OSError, subprocess.SubprocessError):
+            except START_ERRORS:
                 return  # e.g. every slot busy: sessions start cold, as without a pool
             with self.lock:
                 self.spares.append(warm)
@@ -123,10 +130,10 @@ atexit.register(pool.close)
 multiprocessing.util.Finalize(None, pool.close, exitpriority=10)  # a pool worker skips atexit
 
 
-def warm_start_works(layers: sandbox.Layers | None = None) -> bool:
+def warm_start_works() -> bool:
     """Children fork from a warm server with the sandbox off, or with bubblewrap on (their
     namespaces); with other layers only, each child starts cold in a box of its own."""
-    return (layers or sandbox.detect()).warm
+    return sandbox.detect().warm
 
 
 def prestart(count: int) -> None:
