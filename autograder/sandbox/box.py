@@ -101,9 +101,8 @@ class Box:
                 os.chmod(self.scratch, 0o750)
                 if filesystem.views_work():
                     # the scratch folder too: it may lie in a folder closed to others (a TMPDIR of root's)
-                    view = filesystem.View.for_user(
-                        [*filesystem.python_trees(), str(filesystem.PACKAGE_DIR), self.scratch],
-                        without_bwrap=not layers.bwrap, tmp_bytes=limits.tmp_bytes)
+                    view = filesystem.View.for_user(self.visible(), without_bwrap=not layers.bwrap,
+                                                    tmp_bytes=limits.tmp_bytes)
             env = {**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(filesystem.PACKAGE_DIR.parent)}
             if layers.bwrap or view:
                 env.update(HOME="/tmp", TMPDIR="/tmp")
@@ -122,6 +121,11 @@ class Box:
             for descriptor in opened:
                 os.close(descriptor)
 
+    def visible(self) -> list[str]:
+        """The host's folders the child sees besides the system: the interpreter's trees, the
+        ``autograder`` package and its scratch folder, all read-only."""
+        return [*filesystem.python_trees(), str(filesystem.PACKAGE_DIR), self.scratch]
+
     def _bwrap_command(self, argv: list[str], env: dict[str, str], opened: list[int],
                        fork_server: bool = False) -> list[str]:
         layers, limits = self.layers, self.layers.limits
@@ -129,9 +133,7 @@ class Box:
         command = [layers.bwrap, *flags]
         for path in ("/tmp", "/dev/shm"):  # first: the binds below may lie under /tmp (a checkout there)
             command += ["--size", str(limits.tmp_bytes), "--tmpfs", path]
-        command += [*filesystem.system_binds(),
-                    *filesystem.binds([*filesystem.python_trees(), str(filesystem.PACKAGE_DIR)])]
-        command += ["--ro-bind", self.scratch, self.scratch, "--chdir", self.scratch]
+        command += [*filesystem.system_binds(), *filesystem.binds(self.visible()), "--chdir", self.scratch]
         for name, value in env.items():
             command += ["--setenv", name, value]
         if layers.seccomp and not fork_server:

@@ -30,6 +30,7 @@ BWRAP_FLAGS = ("--unshare-all", "--unshare-user", "--disable-userns", "--die-wit
 _CLONE_NEWNS = 0x20000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_SLAVE = 1, 2, 4, 32, 4096, 0x4000, 1 << 19
 _SMALL_COVER = "mode=0755,size=1m"
+_KEPT_FLAGS = os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC | os.ST_NOATIME | os.ST_NODIRATIME | os.ST_RELATIME
 
 
 def system_binds() -> list[str]:
@@ -119,17 +120,18 @@ class View:
     def apply(self) -> None:
         """In the forked child, as root: make the namespace (nothing leaks to the host's)."""
         libc = ctypes.CDLL(None, use_errno=True)
+        _check(libc, libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+        _check(libc, libc.mount(b"none", b"/", None, _MS_REC | _MS_SLAVE, None), "mount --make-rslave /")
+        self.mount()
 
-        def check(result: int, what: str) -> None:
-            if result:
-                raise OSError(ctypes.get_errno(), f"{what} failed")
-
-        check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-        check(libc.mount(b"none", b"/", None, _MS_REC | _MS_SLAVE, None), "mount --make-rslave /")
+    def mount(self) -> None:
+        """The covers and the binds back, in this process's own mount namespace (``apply``'s,
+        or a warm child's, made with its user namespace)."""
+        libc = ctypes.CDLL(None, use_errno=True)
         handles = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in self.binds]  # before covering
         for path, options in self.covers:
-            check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options.encode()),
-                  f"tmpfs on {path}")
+            _check(libc, libc.mount(b"tmpfs", path.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options.encode()),
+                   f"tmpfs on {path}")
         for handle, path in zip(handles, self.binds):
             if stat.S_ISDIR(os.fstat(handle).st_mode):
                 os.makedirs(path, exist_ok=True)
@@ -137,10 +139,20 @@ class View:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
             source = f"/proc/self/fd/{handle}".encode()
-            check(libc.mount(source, path.encode(), None, _MS_BIND | _MS_REC, None), f"bind {path}")
-            check(libc.mount(None, path.encode(), None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY, None),
-                  f"read-only {path}")
+            _check(libc, libc.mount(source, path.encode(), None, _MS_BIND | _MS_REC, None), f"bind {path}")
+            # keep the flags the mount has: in a user namespace they are locked (nosuid, nodev...),
+            # and a remount that drops them fails
+            flags = os.statvfs(path).f_flag
+            if not flags & os.ST_RDONLY:
+                _check(libc, libc.mount(None, path.encode(), None,
+                                        _MS_BIND | _MS_REMOUNT | _MS_RDONLY | (flags & _KEPT_FLAGS), None),
+                       f"read-only {path}")
             os.close(handle)
+
+
+def _check(libc, result: int, what: str) -> None:
+    if result:
+        raise OSError(ctypes.get_errno(), f"{what} failed")
 
 
 @functools.lru_cache(maxsize=None)

@@ -38,9 +38,7 @@ from autograder.sandbox import filesystem, seccomp
 
 _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_CAPBSET_DROP = 4, 36, 24
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER, _CLONE_NEWPID = 0x20000, 0x8000000, 0x10000000, 0x20000000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC = 1, 2, 4, 32, 4096, 0x4000
 _CAP_LAST = 63
-_KEPT_FLAGS = os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC | os.ST_NOATIME | os.ST_NODIRATIME | os.ST_RELATIME
 MESSAGE_BYTES = 4096
 FORK_FAILED = 70  # F's exit status when namespaces or mounts fail (before any student code)
 
@@ -76,8 +74,7 @@ class ForkServer:
             passed.append(bpf_fd)
         # what the box binds under /tmp (the scratch folder, a checkout there) stays in each
         # child's fresh /tmp
-        seen = [box.scratch, *filesystem.python_trees(), str(filesystem.PACKAGE_DIR)]
-        keep = [path for path in seen if any(path.startswith(top + "/") for top in ("/tmp", "/dev/shm"))]
+        keep = [path for path in box.visible() if any(path.startswith(top + "/") for top in ("/tmp", "/dev/shm"))]
         config = {"control": theirs.fileno(), "bpf": bpf_fd, "tmp_bytes": layers.limits.tmp_bytes if isolated else 0,
                   "keep": keep, "target": target, "preload": list(preload)}
         argv = [sys.executable, "-m", "autograder.sandbox.forkserver", json.dumps(config)]
@@ -265,19 +262,8 @@ class _Server:
         try:
             os.setsid()
             if self.tmp_bytes:
-                handles = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in self.keep]  # before covering
-                for path in (b"/tmp", b"/dev/shm"):
-                    _check(libc.mount(b"tmpfs", path, b"tmpfs", _MS_NOSUID | _MS_NODEV,
-                                      f"mode=1777,size={self.tmp_bytes}".encode()), f"tmpfs on {path.decode()}")
-                for handle, path in zip(handles, self.keep):
-                    os.makedirs(path, exist_ok=True)
-                    _check(libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None,
-                                      _MS_BIND | _MS_REC, None), f"bind {path}")
-                    flags = os.statvfs(path).f_flag  # the box's bind: read-only, with locked flags to keep
-                    if not flags & os.ST_RDONLY:
-                        _check(libc.mount(None, path.encode(), None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY
-                                          | (flags & _KEPT_FLAGS), None), f"read-only {path}")
-                    os.close(handle)
+                cover = f"mode=1777,size={self.tmp_bytes}"
+                filesystem.View((("/dev/shm", cover), ("/tmp", cover)), tuple(self.keep)).mount()
                 _drop_capabilities(libc)
             if self.bpf:
                 seccomp.loader(self.bpf)()
