@@ -65,16 +65,34 @@ class TaskContext:
             value["trace"] = summary
         return value
 
-    def call(self, name: str, *args, expect_raise: bool = False, **options) -> dict:
+    def _standins(self, names) -> list:
+        """Stand-ins under the kit's names and under the names the submission uses for them
+        (the fill-in notebook's ``class relu`` for ``Relu``)."""
+        renamed: dict[str, set] = {}
+        for found in self.session.submission.found.values():
+            for kit_name, name in found.renames.items():
+                renamed.setdefault(kit_name, set()).add(name)
+        return [*names, *[[alias, name] for name in names for alias in sorted(renamed.get(name, ()))]]
+
+    def _globals_note(self, function: str, reply: dict) -> None:
+        names = reply.get("globals_set") or []
+        if names and all(isinstance(n, str) for n in names):
+            self.notes.append(messages.GLOBALS_SET.format(function=function, names=", ".join(names)))
+
+    def call(self, name: str, *args, expect_raise: bool = False, standins=(), **options) -> dict:
         """Call the student's ``name(*args)``; a raise fails the task unless expected."""
-        reply = self.scenario("call", name, name=name, args=list(args), **options)
+        reply = self.scenario("call", name, name=name, args=list(args),
+                              standins=self._standins(standins), **options)
+        self._globals_note(name, reply)
         if reply["raised"] and not expect_raise:
             raise self.raised(name, reply["raised"])
         return reply
 
-    def layer(self, cls: str, init_args=(), call_args=(), out_g=None, standins=()) -> dict:
+    def layer(self, cls: str, init_args=(), call_args=(), out_g=None, standins=(), param_names=()) -> dict:
         reply = self.scenario("layer", cls, cls=cls, init_args=list(init_args),
-                              call_args=list(call_args), out_g=out_g, standins=list(standins))
+                              call_args=list(call_args), out_g=out_g, standins=self._standins(standins),
+                              param_names=list(param_names))
+        self._globals_note(cls, reply)
         if reply["raised"]:
             method = {"construct": "__init__", "call": "__call__", "backward": "backward"}
             raise self.raised(f"{cls}.{method.get(reply['stage'], reply['stage'])}", reply["raised"])
@@ -101,7 +119,8 @@ class TaskContext:
         """shape -> dtype -> values; ``hints`` are ``(hint_key, predicate(got))`` pairs."""
         if not isinstance(got, torch.Tensor):
             kind = got.get("__type__") if isinstance(got, dict) else type(got).__name__
-            hint = messages.HINTS["numpy_returned"] if "numpy" in str(kind) else ""
+            hint = messages.HINTS["numpy_returned"] if "numpy" in str(kind) else \
+                messages.HINTS["returned_none"] if got is None else ""
             raise CheckFailed("type", messages.WRONG_TYPE.format(
                 what=what, expected="torch.Tensor", got=kind), hint)
         self.expect(got.shape == expected.shape, "shape", messages.SHAPE.format(

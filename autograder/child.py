@@ -14,52 +14,47 @@ import types
 import torch
 
 from autograder import cells as cell_rules
-from autograder import scenarios, wire
-from autograder.tasks import LESSONS
+from autograder import importer, scenarios, wire
 
 
 class Child:
     def __init__(self):
-        self.modules: dict[str, types.ModuleType] = {}
-        self.snapshots: dict[str, tuple[str, dict]] = {}
+        self.notebook = types.ModuleType("notebook")  # the one namespace the stream runs in
+        self.notebook.__file__ = "notebook"
+        self.snapshots: dict[str, dict] = {}
         self.spans: list[tuple[str, int, int, tuple[str, ...]]] = []  # file, first, last line, tasks
         self.staged: list = []
 
-    def module(self, stem: str) -> types.ModuleType:
-        if stem not in self.modules:
-            module = types.ModuleType(stem)
-            module.__file__ = LESSONS[stem].filename
-            self.modules[stem] = module
-            sys.modules[stem] = module
-            # the course's own notebooks import earlier lessons as exp.nb_01
-            package = sys.modules.setdefault("exp", types.ModuleType("exp"))
-            package.__path__ = []
-            alias = f"nb_{LESSONS[stem].number}"
-            setattr(package, alias, module)
-            sys.modules[f"exp.{alias}"] = module
-        return self.modules[stem]
+    def set_modules(self, *, modules):
+        """What the submission may import: its own files, ``exp.nb_XX``, stand-ins."""
+        importer.install({str(name): list(map(tuple, cells)) for name, cells in modules.items()})
+        return {"ok": True}
 
-    def exec_cell(self, *, lesson, source, filename, tasks=()):
+    def exec_cell(self, *, source, filename, tasks=(), renames=None):
         scenarios._SUBMISSION_FILES.add(filename)
-        namespace = self.module(lesson).__dict__
+        namespace = self.notebook.__dict__
+        failures: list[dict] = []
         try:
-            tree = cell_rules.parse(source, filename)
-            exec(compile(cell_rules.runnable(tree), filename, "exec"), namespace)
+            tree = cell_rules.runnable(cell_rules.parse(source, filename))
+            failures = importer.run_statements(tree, namespace, filename)
         except BaseException as exc:  # noqa: BLE001 - a failing cell is an answer, not a crash
-            return {"ok": False, "raised": scenarios.describe_exception(exc)}
+            return {"ok": False, "raised": scenarios.describe_exception(exc), "imports": failures}
         lines = [n.lineno for n in tree.body] + [n.end_lineno for n in tree.body]
         if lines:
             self.spans.append((filename, min(lines), max(lines), tuple(tasks)))
         for task in tasks:
-            self.snapshots[task] = (lesson, dict(namespace))
-        return {"ok": True}
+            snapshot = dict(namespace)
+            for kit_name, name in (renames or {}).get(task, {}).items():
+                if name in snapshot:  # `class relu` graded as the kit's `Relu`
+                    snapshot[kit_name] = snapshot[name]
+            self.snapshots[task] = snapshot
+        return {"ok": True, "imports": failures}
 
     def restore(self, task: str) -> dict:
-        """Travel back to just after the task's cell; the lesson's namespace, as it stood."""
-        lesson, snapshot = self.snapshots[task]
-        namespace = self.modules[lesson].__dict__
+        """Travel back to just after the task's cell: the namespace as it stood."""
+        namespace = self.notebook.__dict__
         namespace.clear()
-        namespace.update(snapshot)
+        namespace.update(self.snapshots[task])
         return namespace
 
     def other_tasks_code(self, task: str):
@@ -101,6 +96,8 @@ class Child:
         op = request.pop("op")
         if op == "exec":
             return self.exec_cell(**request)
+        if op == "modules":
+            return self.set_modules(**request)
         if op == "scenario":
             return self.run_scenario(**request)
         if op == "stage":

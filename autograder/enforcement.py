@@ -18,18 +18,19 @@ def wants_trace(task_id: str) -> bool:
     return task_id in rules.RULES
 
 
-def check_rules(t: TaskContext, lesson_file: submission.LessonFile) -> None:
+def check_rules(t: TaskContext, loaded: submission.Submission) -> None:
     rule = rules.RULES.get(t.task.id)
     if rule is None:
         return
     function = t.task.names[0]
-    definitions, module = submission.task_definitions(lesson_file, t.task)
+    display = loaded.display(t.task.id)
+    definitions, module = submission.task_definitions(loaded, t.task)
     for violation in _forbidden_first(rules.static_violations(t.task.id, definitions, module)):
-        raise CheckFailed("rules", f"{violation.message(function, lesson_file.display)} {VALUES_FINE}")
+        raise CheckFailed("rules", f"{violation.message(function, display)} {VALUES_FINE}")
     calls = [call for trace in t.traces for call in trace["calls"]]
     if t.traces:  # what the task's code really called, however it reached torch
         for violation in _forbidden_first(rules.traced_violations(t.task.id, calls)):
-            raise CheckFailed("rules", f"{violation.message(function, lesson_file.display)} {VALUES_FINE}")
+            raise CheckFailed("rules", f"{violation.message(function, display)} {VALUES_FINE}")
     t.passed.append("rules")
 
 
@@ -38,12 +39,12 @@ def _forbidden_first(violations):
     return sorted(violations, key=lambda violation: violation.kind != "forbidden")
 
 
-def flags(lesson_files: list[submission.LessonFile]) -> list[str]:
+def flags(loaded: submission.Submission) -> list[str]:
     """Suspicious constructs, for the instructor: they change no score by themselves."""
     found = []
-    for lesson_file in lesson_files:
-        if lesson_file.path is None or not lesson_file.cells:
+    for source_file in loaded.files:
+        if not source_file.cells:
             continue
-        module = submission.whole_module(lesson_file)
-        found += [f"{lesson_file.display}: {flag}" for flag in rules.suspicious_constructs(module)]
+        module = submission.whole_module(loaded, source_file)
+        found += [f"{source_file.name}: {flag}" for flag in rules.suspicious_constructs(module)]
     return found

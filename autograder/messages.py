@@ -35,6 +35,11 @@ HINTS = {
     "relu_grad_at_zero": ("Hint: the gradient is wrong only where the input is exactly 0; relu's "
                           "gradient there is taken as 0, as autograd does (use `inp > 0`, not "
                           "`inp >= 0`)."),
+    "shifted_relu": ("Hint: this is the course's shifted ReLU, `clamp_min(0.) - 0.5` (the lesson's "
+                     "\"what if\" experiment); the task asks for the plain ReLU, `clamp_min(0.)`."),
+    "result_shape_inner": ("Hint: the result has shape (columns of a, columns of b); it should be "
+                           "(rows of a, columns of b): allocate it as `torch.zeros(ar, bc)`."),
+    "returned_none": "Hint: it returned None: is a `return` missing?",
     "relu_in_place": "Hint: `x.clamp_min_(0.)` and `x[x < 0] = 0` change x itself; use `x.clamp_min(0.)`.",
     "grad_shape_squeezed": ("Hint: inp.g must have inp's shape (n, 1); add the last dimension back "
                             "with `.unsqueeze(-1)`."),
@@ -42,3 +47,16 @@ HINTS = {
     "no_inner_dim_check": ("Hint: check that the inner dimensions agree (`assert ac == br`) before "
                            "multiplying."),
 }
+
+# Finding tasks in a submission (``locate``).
+NOT_FOUND_START = "no definition for Task"
+NOT_FOUND = "no definition for Task {task}: it needs {ordinal} {accepted}{where} ({count})"
+METADATA_MISSING = 'the cell for Task {task} ({name}) is missing: its cell metadata says task="{task}"'
+CLOSE_NAME = ("`{name}` ({where}) looks like it: to grade it as this task, ask your instructor "
+              "for the alias `--alias {alias}`, or rename it")
+INLINE = ("Your notebook computes {what} inline ({where}: `{code}`) but defines no function for it; "
+          "the kit grades `{signature}`: wrap that code in a function with this signature")
+MISSING_LESSON = "{file} is missing from the submission"
+IMPORT_FAILED = "{where}: `{statement}` failed ({error}); the rest of the cell still ran"
+GLOBALS_SET = ("Note: {function} reads {names} as globals; the grader set them to its own inputs "
+               "for the call.")

@@ -15,7 +15,7 @@ from autograder import submission
 from autograder.grading import grade_task
 from autograder.results import PASSED, TaskResult
 from autograder.runner import Session
-from autograder.tasks import Task, select
+from autograder.tasks import Task
 
 _GRADING = pytest.StashKey["Grading"]()
 
@@ -35,17 +35,15 @@ class Grading:
 
     def __init__(self, path: Path, seed: int | None):
         self.path, self.seed = path, seed if seed is not None else 0
-        self.lesson_files = submission.load(path)
+        self.submission = submission.load(path)
         self.session: Session | None = None
         self.results: dict[str, TaskResult] = {}
 
     def grade(self, task: Task) -> TaskResult:
         if self.session is None:
-            self.session = Session(self.lesson_files)
+            self.session = Session(self.submission)
             self.session.load()
-        lesson_file = next(f for f in self.lesson_files if f.lesson.stem == task.lesson)
-        result = grade_task(task, self.session, lesson_file, hash((self.seed, task.id)) & 0x7FFFFFFF,
-                            self.results)
+        result = grade_task(task, self.session, hash((self.seed, task.id)) & 0x7FFFFFFF, self.results)
         self.results[task.id] = result
         return result
 
@@ -84,9 +82,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if path is None:
         return
     grading = config.stash[_GRADING] = Grading(path, config.getoption("grade_seed"))
-    lessons = {f.lesson.stem for f in grading.lesson_files if f.path is not None or path.is_dir()}
     items[:] = [TaskItem.from_parent(session, name=f"task[{task.id}]", task=task)
-                for task in select(None) if task.lesson in lessons]
+                for task in grading.submission.tasks]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

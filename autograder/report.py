@@ -23,11 +23,12 @@ def table(result: SubmissionResult) -> Table:
     grid.add_column("Name", no_wrap=True)
     grid.add_column("Status", no_wrap=True)
     grid.add_column("Points", justify="right", no_wrap=True)
+    grid.add_column("Where", overflow="fold")
     grid.add_column("Message", overflow="fold")
     for task in result.tasks:
         style = _STYLE.get(task.status, "red")
         grid.add_row(task.id, task.name, f"[{style}]{task.status}[/{style}]",
-                     f"{_points(task.score)}/{_points(task.max_score)}", task.message)
+                     f"{_points(task.score)}/{_points(task.max_score)}", task.location, task.message)
     return grid
 
 
@@ -36,7 +37,9 @@ def plain_lines(result: SubmissionResult) -> list[str]:
     lines = [f"{result.path} (seed {result.seed})"]
     for task in result.tasks:
         points = f"{_points(task.score)}/{_points(task.max_score)}"
-        lines.append(f"{task.id:>5} {task.status:<7}{points:>6}  {task.name}" + (f": {task.message}" if task.message else ""))
+        where = f" [{task.location}]" if task.location else ""
+        lines.append(f"{task.id:>5} {task.status:<7}{points:>6}  {task.name}{where}"
+                     + (f": {task.message}" if task.message else ""))
     return lines
 
 
@@ -48,6 +51,8 @@ def print_table(result: SubmissionResult, console: Console | None = None) -> Non
     else:
         for line in plain_lines(result):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     for flag in result.flags:
         console.print(f"flag for the instructor: {flag}", markup=False, highlight=False, soft_wrap=True)
     passed = sum(t.status == PASSED for t in result.tasks)

@@ -26,6 +26,7 @@ class TaskResult:
     status: str
     message: str = ""
     checks: list[CheckResult] = field(default_factory=list)
+    location: str = ""  # where the task was found: "01_matmul.ipynb, cell 26"
 
     @property
     def score(self) -> float:
@@ -33,12 +34,13 @@ class TaskResult:
 
     def to_json(self) -> dict:
         return {"id": self.id, "name": self.name, "status": self.status, "score": self.score,
-                "max_score": self.max_score, "message": self.message}
+                "max_score": self.max_score, "message": self.message, "location": self.location}
 
     @classmethod
     def from_json(cls, data: dict) -> "TaskResult":
         return cls(id=data["id"], name=data["name"], max_score=data["max_score"],
-                   status=data["status"], message=data.get("message", ""))
+                   status=data["status"], message=data.get("message", ""),
+                   location=data.get("location", ""))
 
 
 @dataclass
@@ -48,6 +50,7 @@ class SubmissionResult:
     seed: int | None = None
     crashed: str = ""  # set when grading itself could not run at all
     flags: list[str] = field(default_factory=list)  # suspicious constructs, for the instructor
+    notes: list[str] = field(default_factory=list)  # about the whole submission (a failing import)
 
     @property
     def score(self) -> float:
@@ -63,8 +66,8 @@ class SubmissionResult:
 
     def to_json(self) -> dict:
         return {"score": self.score, "max_score": self.max_score,
-                "tasks": [t.to_json() for t in self.tasks]}
+                "tasks": [t.to_json() for t in self.tasks], "notes": list(self.notes)}
 
     @classmethod
     def from_json(cls, data: dict) -> "SubmissionResult":
-        return cls(tasks=[TaskResult.from_json(t) for t in data["tasks"]])
+        return cls(tasks=[TaskResult.from_json(t) for t in data["tasks"]], notes=list(data.get("notes", [])))

@@ -218,15 +218,22 @@ def _suspicious_call(node: ast.Call, names: Names) -> str | None:
     return None
 
 
+# Modules whose patching could change a grade (torch, the grader, the clock, Python itself);
+# plot settings such as ``mpl.rcParams[...] = ...`` are not flagged.
+_PATCHABLE = {"torch", "autograder", "builtins", "sys", "time", "timeit", "operator", "math",
+              "functools", "os", "random", "gc", "inspect", "importlib", "threading", "types",
+              "numpy", "ctypes", "signal", "socket", "subprocess", "fastai", "exp"}
+
+
 def _assigned(node: ast.AST, names: Names):
-    """Attributes of imported modules that a statement assigns to or deletes."""
+    """Attributes of imported modules that could change a grade, assigned to or deleted."""
     if not isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
         return
     verb = "deletes" if isinstance(node, ast.Delete) else "assigns to"
     for target in getattr(node, "targets", None) or [node.target]:
         if isinstance(target, (ast.Attribute, ast.Subscript)):
             chain = names.chain(target.value if isinstance(target, ast.Subscript) else target)
-            if chain and not chain[0].startswith("?"):
+            if chain and not chain[0].startswith("?") and chain[0] in _PATCHABLE:
                 yield f"{verb} {'.'.join(chain)}"
 
 

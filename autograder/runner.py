@@ -23,7 +23,7 @@ import time
 from autograder import sandbox, wire
 from autograder import warm as warm_start  # the module; ``Child.warm`` is a server
 from autograder.sandbox import forkserver
-from autograder.submission import LessonFile
+from autograder.submission import Submission
 from autograder.warm import START_ERRORS, START_TIMEOUT, Warm, child_env
 
 CELL_TIMEOUT = 10.0
@@ -229,12 +229,13 @@ class Child:
 class Session:
     """A submission loaded into a child: cells run once, replayed after a restart."""
 
-    def __init__(self, lesson_files: list[LessonFile], pooled: bool = True):
+    def __init__(self, submission: Submission, pooled: bool = True):
         self.child = Child(pooled)
-        self.lesson_files = lesson_files
+        self.submission = submission
         self.executed: list[dict] = []
         self.problems: dict[str, str] = {}  # task id -> why its cell did not run
-        self.cell_failures: dict[str, list[str]] = {}  # lesson -> failures of other cells
+        self.cell_failures: list[str] = []  # failures of cells that hold no task
+        self.notes: list[str] = []  # said once for the whole submission (a failing import)
 
     def __enter__(self) -> "Session":
         return self
@@ -250,21 +251,33 @@ class Session:
         self.child.close()
 
     def load(self) -> None:
-        for lesson_file in self.lesson_files:
-            self.problems.update(lesson_file.problems)
-            for cell in lesson_file.cells:
-                self._run_cell(lesson_file, cell)
+        self.problems.update(self.submission.problems)
+        modules = {"op": "modules", "modules": self.submission.modules}
+        try:
+            reply = self.child.request(dict(modules), CELL_TIMEOUT)
+        except ChildFailure as exc:
+            reply = {"ok": False, "crashed": str(exc)}
+            self.restart()
+        if reply.get("ok") is True:
+            self.executed.append(modules)
+        renames = {task: found.renames for task, found in self.submission.found.items() if found.renames}
+        for _, cell in self.submission.cells():
+            self._run_cell(cell, renames)
 
-    def _run_cell(self, lesson_file: LessonFile, cell) -> None:
+    def _run_cell(self, cell, renames: dict) -> None:
         failure = cell.syntax_error
         if not failure:
-            request = {"op": "exec", "lesson": lesson_file.lesson.stem, "source": cell.source,
-                       "filename": cell.filename, "tasks": list(cell.tasks)}
+            request = {"op": "exec", "source": cell.source, "filename": cell.filename,
+                       "tasks": list(cell.tasks),
+                       "renames": {task: renames[task] for task in cell.tasks if task in renames}}
             try:
                 reply = self.child.request(dict(request), CELL_TIMEOUT)
             except ChildFailure as exc:
                 reply = {"ok": False, "raised": {"type": "", "message": str(exc), "where": ""}}
                 self.restart()
+            for failed in reply.get("imports") or []:
+                if isinstance(failed, dict):
+                    self.notes.append(_import_failure(cell, failed))
             if reply.get("ok") is True:
                 self.executed.append(request)
                 return
@@ -272,7 +285,7 @@ class Session:
         for task in cell.tasks:
             self.problems[task] = failure
         if not cell.tasks:
-            self.cell_failures.setdefault(lesson_file.lesson.stem, []).append(failure)
+            self.cell_failures.append(failure)
 
     def restart(self) -> None:
         self.child.stop()
@@ -295,6 +308,17 @@ class Session:
         except ChildFailure:
             self.restart()
             raise
+
+
+def _import_failure(cell, failed: dict) -> str:
+    from autograder import messages
+
+    line = failed.get("line")
+    where = cell.location
+    if isinstance(line, int):
+        where = f"{where}, line {line}" if "cell" in cell.where else f"{cell.filename}, line {line}"
+    return messages.IMPORT_FAILED.format(where=where, statement=str(failed.get("statement", ""))[:120],
+                                         error=str(failed.get("error", ""))[:200])
 
 
 def _cell_failure(cell, reply: dict) -> str:

@@ -14,7 +14,7 @@ import types
 
 import torch
 
-from autograder import standins
+from autograder import importer, standins
 
 SCENARIOS = {}
 OPERATORS = {name: getattr(operator, name) for name in ("eq", "ne", "lt", "le", "gt", "ge")}
@@ -79,8 +79,10 @@ def _aliases(result, args) -> list[bool]:
 
 
 def _install(namespace: dict, names, param_globals=None):
-    for name in names:
-        namespace[name] = getattr(standins, name)
+    """Stand-ins by name (``"Relu"``) or under another name (``["relu", "Relu"]``)."""
+    for entry in names:
+        target, source = (entry, entry) if isinstance(entry, str) else entry
+        namespace[target] = getattr(standins, source)
     namespace.update(param_globals or {})
 
 
@@ -101,7 +103,7 @@ def _spy(namespace: dict, name: str | None) -> list:
 
 @scenario
 def call(namespace, *, name, args=(), kwargs=None, grads=None, standins=(), param_names=(),
-         spy=None):
+         spy=None, download=None):
     """Call ``name(*args)``; ``grads`` sets ``.g`` on arguments first (``{index: tensor}``).
 
     ``param_names`` lets a function written the course's way, reading some of its
@@ -114,6 +116,7 @@ def call(namespace, *, name, args=(), kwargs=None, grads=None, standins=(), para
         args[int(index)].g = gradient.clone()
     call_args, extra = _fit_arguments(function, args, param_names)
     _install(namespace, standins, extra)
+    importer.offer_download(download)  # the course's get_data() downloads: it gets this file
     original = namespace.get(spy) if spy else None
     spied = _spy(namespace, spy)
     if original is not None and getattr(function, "func", None) is original:
@@ -125,7 +128,10 @@ def call(namespace, *, name, args=(), kwargs=None, grads=None, standins=(), para
         raised = describe_exception(exc)
     return {"result": plain(result), "raised": raised, "args": [plain(a) for a in args],
             "grads": [_gradient_of(a) for a in args], "aliases": _aliases(result, args),
-            "spy_calls": len(spied)}
+            "spy_calls": len(spied), "globals_set": [n for n in extra if n not in _NOT_REPORTED]}
+
+
+_NOT_REPORTED = {"path"}  # get_data() that downloads: its path is not a global it reads
 
 
 def _fit_arguments(function, args, param_names):
@@ -145,15 +151,24 @@ def _fit_arguments(function, args, param_names):
 
 
 @scenario
-def layer(namespace, *, cls, init_args=(), call_args=(), out_g=None, standins=()):
-    """``obj = cls(*init_args); out = obj(*call_args); out.g = out_g; obj.backward()``."""
+def layer(namespace, *, cls, init_args=(), call_args=(), out_g=None, standins=(), param_names=()):
+    """``obj = cls(*init_args); out = obj(*call_args); out.g = out_g; obj.backward()``.
+
+    ``param_names``: a class written the course's way, whose ``__init__`` takes none of the
+    weights (the second ``Model()``), reads them from globals of those names.
+    """
     layer_class = _lookup(namespace, cls)
     init_args = [_materialize(a) for a in init_args]
     call_args = [_materialize(a) for a in call_args]
-    _install(namespace, standins)
+    construct_args, extra = init_args, {}
+    if param_names:
+        construct_args, extra = _fit_arguments(getattr(layer_class, "__init__", layer_class),
+                                               [None, *init_args], ["self", *param_names])
+        construct_args = construct_args[1:]
+    _install(namespace, standins, extra)
     stage, out, raised = "construct", None, None
     try:
-        instance = layer_class(*init_args)
+        instance = layer_class(*construct_args)
         stage = "call"
         out = instance(*call_args)
         stage = "backward"
@@ -163,7 +178,7 @@ def layer(namespace, *, cls, init_args=(), call_args=(), out_g=None, standins=()
         stage = "done"
     except BaseException as exc:  # noqa: BLE001
         raised = describe_exception(exc)
-    return {"out": plain(out), "raised": raised, "stage": stage,
+    return {"out": plain(out), "raised": raised, "stage": stage, "globals_set": list(extra),
             "init_grads": [_gradient_of(a) for a in init_args],
             "call_grads": [_gradient_of(a) for a in call_args],
             "call_args": [plain(a) for a in call_args]}

@@ -1,26 +1,36 @@
-"""Loading a submission: lesson files found, split into cells, cells mapped to tasks.
+"""Loading a submission: its files read as one stream of cells, tasks found in it.
 
 Nothing here runs student code: files are read and parsed as text. A submission is a
-lesson ``.py`` (jupytext percent format, or a plain module), an ``.ipynb``, or a folder
-of them. Cells carrying a ``task`` id in their metadata are that task's cells;
-otherwise tasks are found by name and order of definition (see ``tasks.TASKS``).
+single file of any name (a notebook or a ``.py``, jupytext percent format or a plain
+module) or a folder of them. A folder is read in lesson order: files whose name starts
+with a lesson number (``01_matmul.ipynb``, ``l02_fully_connected.py``) in number order,
+then the rest by name. Every file beside the graded ones is importable by its stem, as
+Python would find it, and a notebook numbered XX is ``exp.nb_XX`` (its ``#export`` cells),
+as the course's ``notebook2script`` would have written it. Where each task is defined is
+decided by ``locate``.
 """
 from __future__ import annotations
 
 import ast
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 from jupytext.cell_metadata import text_to_metadata
 
 from autograder import cells as cell_rules
-from autograder.tasks import LESSONS, Lesson, Task, lesson_for_filename, tasks_of
+from autograder import locate, messages
+from autograder.tasks import LESSONS, Task, select
 
 _CELL_HEADER = re.compile(r"^#\s?%%(?P<rest>.*)$")
 _DEF_LINE = re.compile(r"^(?:def|class)\s+(\w+)|^(\w+)\s*=", re.MULTILINE)
+_NUMBERED = re.compile(r"^l?(?P<number>\d\d[a-z]?)_")
+_EXPORT = re.compile(r"^\s*#\s*export", re.IGNORECASE)
+SUFFIXES = (".py", ".ipynb")
+# The course's own tooling, not lessons: never part of the stream.
+TOOLING = {"notebook2script.py", "run_notebook.py", "setup.py", "conftest.py"}
 
 
 class SubmissionError(Exception):
@@ -36,59 +46,163 @@ class Cell:
     syntax_error: str = ""
     names: tuple[str, ...] = ()
     tasks: tuple[str, ...] = ()  # tasks whose namespace is snapshotted after this cell
+    exported: bool = False  # an ``#export`` cell: part of the notebook's exp.nb_XX module
+
+    @property
+    def location(self) -> str:
+        """``01_matmul.ipynb, cell 26`` or ``l01_matmul.py, line 40``."""
+        name = self.filename.split(",")[0]
+        return f"{name}, {self.where}"
 
 
 @dataclass
-class LessonFile:
-    lesson: Lesson
-    path: Path | None
+class SourceFile:
+    path: Path
     cells: list[Cell] = field(default_factory=list)
-    problems: dict[str, str] = field(default_factory=dict)  # task id -> why it cannot be graded
+    problem: str = ""  # why it could not be read
 
     @property
-    def display(self) -> str:
-        return self.path.name if self.path else self.lesson.filename
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def number(self) -> str | None:
+        match = _NUMBERED.match(self.path.name)
+        return match["number"] if match else None
+
+    @property
+    def module_name(self) -> str:
+        return self.path.stem
 
 
-def find_lesson_files(path: Path) -> dict[str, Path]:
-    """Lesson stem -> file, for a file or a folder (``.py`` preferred over ``.ipynb``)."""
+@dataclass
+class Submission:
+    """The stream of cells that is graded, the modules it may import, and where tasks are."""
+
+    root: Path
+    files: list[SourceFile]  # the stream, in order
+    importable: list[SourceFile]  # every file an import may name (the stream and its siblings)
+    tasks: list[Task]  # the tasks graded
+    found: dict[str, locate.Found] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)  # task id -> why it cannot be graded
+    missing: dict[str, str] = field(default_factory=dict)  # task id -> the lesson file not handed in
+
+    def cells(self):
+        """(file, cell) in stream order."""
+        for source_file in self.files:
+            for cell in source_file.cells:
+                yield source_file, cell
+
+    def location(self, task_id: str) -> str:
+        found = self.found.get(task_id)
+        return found.location if found else ""
+
+    def display(self, task_id: str | None = None) -> str:
+        """The file a student edits for the task (or the submission itself)."""
+        found = self.found.get(task_id) if task_id else None
+        if found:
+            return found.file
+        return self.files[0].name if len(self.files) == 1 else self.root.name
+
+    @property
+    def modules(self) -> dict[str, list[tuple[str, str]]]:
+        """What the child may import: module name -> runnable cells ``(source, filename)``.
+
+        Every file by its stem, and a numbered notebook's ``#export`` cells as ``exp.nb_XX``.
+        """
+        modules: dict[str, list[tuple[str, str]]] = {}
+        for source_file in sorted(self.importable, key=lambda f: f.path.suffix != ".ipynb"):
+            cells = [c for c in source_file.cells if not c.syntax_error]
+            modules.setdefault(source_file.module_name, [(c.source, c.filename) for c in cells])
+            if source_file.number:
+                modules.setdefault(f"exp.nb_{source_file.number}",
+                                   [(c.source, c.filename) for c in cells if c.exported])
+        return modules
+
+
+def stream_files(path: Path) -> list[Path]:
+    """The files of a submission folder, in lesson order (``.py`` before a same-named ``.ipynb``)."""
+    candidates = [p for p in sorted(path.iterdir()) if p.is_file() and p.suffix in SUFFIXES
+                  and p.name not in TOOLING and not p.name.startswith(".")]
+    by_stem: dict[str, Path] = {}
+    for candidate in sorted(candidates, key=lambda p: (p.suffix != ".py", p.name)):
+        by_stem.setdefault(candidate.stem, candidate)
+    chosen = list(by_stem.values())
+
+    def order(p: Path):
+        match = _NUMBERED.match(p.name)
+        return (0, match["number"], p.name) if match else (1, "", p.name)
+    return sorted(chosen, key=order)
+
+
+def load(path: Path, task_ids: list[str] | None = None, aliases: dict | None = None) -> Submission:
+    """Read a submission; a lesson-named single file is graded for that lesson's tasks only.
+
+    A single file of another name is a whole submission. ``aliases`` maps a task to the
+    name it is defined under (``{"1.4": "matmul2"}``; see ``locate.parse_aliases``).
+    """
     path = Path(path)
     if not path.exists():
         raise SubmissionError(f"{path} does not exist")
-    candidates = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
-    found: dict[str, Path] = {}
-    for candidate in sorted(candidates, key=lambda p: (p.suffix != ".py", p.name)):
-        lesson = lesson_for_filename(candidate.name)
-        if lesson and lesson.stem not in found:
-            found[lesson.stem] = candidate
-    if path.is_file() and not found:
-        raise SubmissionError(
-            f"{path.name} is not a lesson file: name it like l01_matmul.py or 01_matmul.ipynb")
-    return found
+    if path.is_file():
+        if path.suffix not in SUFFIXES:
+            raise SubmissionError(f"{path.name} is not a notebook or a Python file (.ipynb or .py)")
+        stream = [path]
+        siblings = [p for p in stream_files(path.parent) if p.stem != path.stem]
+        lesson = lesson_of(path.name)
+        tasks = [t for t in select(task_ids) if lesson is None or t.lesson == lesson]
+    else:
+        stream = stream_files(path)
+        if not stream:
+            raise SubmissionError(f"{path} holds no notebook or Python file to grade")
+        siblings = []
+        tasks = select(task_ids)
+    files = [read_file(p) for p in stream]
+    importable = files + [read_file(p) for p in siblings]
+    submission = Submission(path, files, importable, tasks)
+    unreadable = [f for f in files if f.problem]
+    for source_file in unreadable:
+        lesson = lesson_of(source_file.name)
+        for task in tasks:
+            if lesson is None and len(files) == 1 or task.lesson == lesson:
+                submission.problems[task.id] = source_file.problem
+    locate.locate(submission, aliases or {})
+    _name_missing_files(submission, unreadable)
+    return submission
 
 
-def load(path: Path, lessons: list[str] | None = None) -> list[LessonFile]:
-    """Every lesson of the curriculum, in order, with its file (or None when missing)."""
-    found = find_lesson_files(path)
-    wanted = lessons or list(LESSONS)
-    return [read_lesson(LESSONS[stem], found.get(stem)) for stem in wanted]
+def _name_missing_files(submission: Submission, unreadable: list[SourceFile]) -> None:
+    """A task not found says so more plainly when its whole lesson file is missing."""
+    lessons = {lesson_of(f.name) for f in submission.files} - {None}
+    for task in submission.tasks:
+        problem = submission.problems.get(task.id, "")
+        if task.id in submission.found or not problem.startswith(messages.NOT_FOUND_START):
+            continue
+        if submission.root.is_dir() and lessons and task.lesson not in lessons:
+            filename = LESSONS[task.lesson].filename
+            submission.problems[task.id] = messages.MISSING_LESSON.format(file=filename)
+            submission.missing[task.id] = filename
+        elif unreadable:
+            submission.problems[task.id] = f"{problem} ({'; '.join(f.problem for f in unreadable)})"
 
 
-def read_lesson(lesson: Lesson, path: Path | None) -> LessonFile:
-    lesson_file = LessonFile(lesson, path)
-    if path is None:
-        for task in tasks_of(lesson.stem):
-            lesson_file.problems[task.id] = f"{lesson.filename} is missing from the submission"
-        return lesson_file
+def lesson_of(filename: str) -> str | None:
+    """The lesson stem a file is named for (``01_matmul.ipynb`` -> ``l01_matmul``), if any."""
+    match = _NUMBERED.match(filename)
+    if not match:
+        return None
+    return next((stem for stem, lesson in LESSONS.items() if lesson.number == match["number"]), None)
+
+
+def read_file(path: Path) -> SourceFile:
+    source_file = SourceFile(path)
     try:
         raw_cells = _read_ipynb(path) if path.suffix == ".ipynb" else _read_py(path)
-    except Exception as exc:  # unreadable file: every task of the lesson says why
-        reason = f"could not read {path.name}: {exc}"
-        lesson_file.problems = {t.id: reason for t in tasks_of(lesson.stem)}
-        return lesson_file
-    lesson_file.cells = [_parse_cell(*raw) for raw in raw_cells]
-    _map_tasks(lesson_file)
-    return lesson_file
+    except Exception as exc:  # unreadable file: every task says why
+        source_file.problem = f"could not read {path.name}: {exc}"
+        return source_file
+    source_file.cells = [_parse_cell(*raw) for raw in raw_cells]
+    return source_file
 
 
 def _read_ipynb(path: Path) -> list[tuple[str, str, str, str | None]]:
@@ -139,80 +253,55 @@ def _statement_cells(path: Path, text: str) -> list[tuple[str, str, str, str | N
 
 
 def _parse_cell(source: str, filename: str, where: str, task: str | None) -> Cell:
+    exported = bool(_EXPORT.match(source.lstrip("\n")))
     try:
         tree = cell_rules.parse(source, filename)
     except SyntaxError as exc:
         message = f"syntax error in {filename} at line {exc.lineno}: {exc.msg}"
         guessed = tuple(a or b for a, b in _DEF_LINE.findall(source))  # so the task still maps here
-        return Cell(source, filename, where, task, syntax_error=message, names=guessed)
-    return Cell(source, filename, where, task, names=tuple(cell_rules.defined_names(tree)))
+        return Cell(source, filename, where, task, syntax_error=message, names=guessed, exported=exported)
+    return Cell(source, filename, where, task, names=tuple(cell_rules.defined_names(tree)), exported=exported)
 
 
-def _map_tasks(lesson_file: LessonFile) -> None:
-    """Decide after which cell each task's namespace is taken."""
-    tasks = tasks_of(lesson_file.lesson.stem)
-    by_metadata = {c.metadata_task for c in lesson_file.cells} & {t.id for t in tasks}
-    completing: dict[str, int] = {}
-    for task in tasks:
-        if by_metadata:
-            index = _cell_by_metadata(lesson_file.cells, task)
-        else:
-            index = _cell_by_names(lesson_file.cells, task)
-        if isinstance(index, str):
-            lesson_file.problems[task.id] = index
-        else:
-            completing[task.id] = index
-    for task_id, index in completing.items():
-        cell = lesson_file.cells[index]
-        lesson_file.cells[index] = Cell(**{**cell.__dict__, "tasks": cell.tasks + (task_id,)})
+def mark_tasks(submission: Submission) -> None:
+    """Record on each cell the tasks whose namespace is taken right after it."""
+    completing: dict[tuple[int, int], list[str]] = {}
+    for task_id, found in submission.found.items():
+        completing.setdefault((found.file_index, found.cell_index), []).append(task_id)
+    for (file_index, cell_index), task_ids in completing.items():
+        source_file = submission.files[file_index]
+        cell = source_file.cells[cell_index]
+        source_file.cells[cell_index] = replace(cell, tasks=cell.tasks + tuple(task_ids))
 
 
-def _cell_by_metadata(cells: list[Cell], task: Task) -> int | str:
-    indices = [i for i, c in enumerate(cells) if c.metadata_task == task.id]
-    if not indices:
-        return f"the cell for Task {task.id} ({task.name}) is missing: its cell metadata says task=\"{task.id}\""
-    return indices[-1]
-
-
-def _cell_by_names(cells: list[Cell], task: Task) -> int | str:
-    last = -1
-    for name, nth in task.defines:
-        seen = [i for i, c in enumerate(cells) for n in c.names if n == name]
-        if len(seen) < nth:
-            found = f"found {len(seen)}" if seen else "found none"
-            ordinal = {1: "a", 2: "a 2nd", 3: "a 3rd"}.get(nth, f"a {nth}th")
-            return f"no definition of {name} for Task {task.id}: it needs {ordinal} `{name}` ({found})"
-        last = max(last, seen[nth - 1])
-    return last
-
-
-
-def _runnable_statements(lesson_file: LessonFile):
-    """(cell, statement) for every statement of the lesson the grader runs, in order."""
-    for cell in lesson_file.cells:
+def _runnable_statements(submission: Submission):
+    """(cell, statement) for every statement of the stream the grader runs, in order."""
+    for _, cell in submission.cells():
         if not cell.syntax_error:
             for statement in cell_rules.runnable(cell_rules.parse(cell.source, cell.filename)).body:
                 yield cell, statement
 
 
-def whole_module(lesson_file: LessonFile) -> ast.Module:
-    """Everything of the lesson that runs, as one module (for aliases and flags)."""
-    return ast.Module(body=[s for _, s in _runnable_statements(lesson_file)], type_ignores=[])
+def whole_module(submission: Submission, source_file: SourceFile | None = None) -> ast.Module:
+    """Everything of the stream (or of one file) that runs, as one module (aliases, flags)."""
+    return ast.Module(body=[s for c, s in _runnable_statements(submission)
+                            if source_file is None or c in source_file.cells], type_ignores=[])
 
 
-def task_definitions(lesson_file: LessonFile, task: Task) -> tuple[list[ast.stmt], ast.Module]:
-    """The statements that make up ``task``, and the lesson's whole runnable module.
+def task_definitions(submission: Submission, task: Task) -> tuple[list[ast.stmt], ast.Module]:
+    """The statements that make up ``task``, and the stream's whole runnable module.
 
-    For the static rules check: the 3rd ``def matmul`` (or all of the task's cell when
-    it has metadata), and every definition of the lesson for import aliases.
+    For the static rules check: the definitions ``locate`` found for the task (all of the
+    task's cell when it has metadata), and every definition of the stream for aliases.
     """
-    by_metadata = any(c.metadata_task == task.id for c in lesson_file.cells)
-    wanted, counts, definitions = set(task.defines), {}, []
-    for cell, statement in _runnable_statements(lesson_file):
-        hits = []
-        for name in cell_rules.defined_names(ast.Module(body=[statement], type_ignores=[])):
-            counts[name] = counts.get(name, 0) + 1
-            hits.append((name, counts[name]) in wanted)
-        if (cell.metadata_task == task.id) if by_metadata else any(hits):
+    found = submission.found.get(task.id)
+    definitions = []
+    for cell, statement in _runnable_statements(submission):
+        if found is None:
+            break
+        if found.by_metadata:
+            if cell.metadata_task == task.id:
+                definitions.append(statement)
+        elif (cell.filename, statement.lineno) in found.definitions:
             definitions.append(statement)
-    return definitions, whole_module(lesson_file)
+    return definitions, whole_module(submission)

@@ -47,10 +47,10 @@ def slow_mutant(name: str) -> tuple[str, str]:
 def reference_here() -> Child:
     """The reference lessons loaded into this process, for the ladder."""
     runner = Child()
-    for lesson_file in submission.load(REPO / "solutions"):
-        for cell in lesson_file.cells:
-            runner.exec_cell(lesson=lesson_file.lesson.stem, source=cell.source,
-                             filename=cell.filename, tasks=cell.tasks)
+    loaded = submission.load(REPO / "solutions")
+    runner.set_modules(modules=loaded.modules)
+    for _, cell in loaded.cells():
+        runner.exec_cell(source=cell.source, filename=cell.filename, tasks=cell.tasks)
     return runner
 
 
@@ -95,15 +95,14 @@ def with_load(function):
 
 def repeated(folder: Path, task_ids: list[str], repeats: int) -> dict[str, int]:
     """Grade the tasks ``repeats`` times in one session; count speed-check failures."""
-    lesson_files = submission.load(folder)
+    loaded = submission.load(folder)
     failures = {task: 0 for task in task_ids}
-    with Session(lesson_files) as session:
+    with Session(loaded) as session:
         session.load()
         for round_number in range(repeats):
             for task_id in task_ids:
                 task = TASKS[task_id]
-                lesson_file = next(f for f in lesson_files if f.lesson.stem == task.lesson)
-                result = grade_task(task, session, lesson_file, round_number, {})
+                result = grade_task(task, session, round_number, {})
                 failed_check = result.checks[-1].name if result.status != "passed" and result.checks else ""
                 failures[task_id] += failed_check == "speed"
     return failures

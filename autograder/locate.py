@@ -1,0 +1,326 @@
+"""Where each task is defined in a submission's stream of cells, without running it.
+
+Cell metadata (``task="2.11"``) names a task's cell where present. Otherwise a task is
+found by name and order of definition across the whole stream: the 1st to 5th ``def
+matmul`` are tasks 1.2 to 1.8. A task is one or more *slots*, each the nth definition
+of a kind (function or class) under any of the names the kit, the course and the
+fill-in notebook use: 2.13's ``Relu`` may be written ``class relu``; the classes of
+2.13 and 2.14 come before ``class Module`` and those of 2.16 and 2.17 after it.
+Instructors map other names (``--alias 1.4=matmul2``). When a task is not found, the
+message says what was looked for, what comes close, and which alias would map it; a
+task the notebook computes inline (the course's Frobenius norm) says so.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from autograder import cells as cell_rules
+from autograder import messages
+from autograder.tasks import TASKS, Task
+
+
+@dataclass(frozen=True)
+class Slot:
+    names: tuple[str, ...]  # the kit's name first, then the others accepted
+    kind: str = ""  # "def", "class" or "" for any
+    nth: int = 1
+    phase: str = ""  # "before Module", "after Module" or "" for anywhere
+    params: tuple[str, ...] = ()  # the kit's parameters, to recognise a renamed function
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    kind: str  # "def", "class", "assign" ("" when the cell does not parse)
+    file_index: int
+    cell_index: int
+    filename: str  # the cell's filename, as tracebacks show it
+    lineno: int
+    order: int  # position in the stream
+    params: tuple[str, ...] = ()
+    location: str = ""
+
+
+@dataclass
+class Found:
+    file_index: int
+    cell_index: int  # the task's namespace is taken right after this cell
+    file: str  # the file's name, for "edit ... in"
+    location: str  # "01_matmul.ipynb, cell 26"
+    by_metadata: bool = False
+    definitions: set = field(default_factory=set)  # (cell filename, line) of each definition
+    renames: dict = field(default_factory=dict)  # the kit's name -> the name in the submission
+
+
+def _slot(name, kind="", nth=1, phase="", params=(), also=()):
+    return Slot((name, *also), kind, nth, phase, tuple(params.split()) if isinstance(params, str) else params)
+
+
+# Slots that differ from "the nth definition of each of the task's names".
+SLOTS: dict[str, tuple[Slot, ...]] = {
+    "0.1": (_slot("test", "def", params="a b cmp cname"),),
+    "0.2": (_slot("test_eq", params="a b"),),
+    "1.1": (_slot("get_data", "def", params="path"),),
+    **{task_id: (_slot("matmul", "def", nth, params="a b"),)
+       for nth, task_id in enumerate(["1.2", "1.4", "1.6", "1.7", "1.8"], start=1)},
+    "1.3": (_slot("frobenius", "def", params="a"),),
+    "1.5": (_slot("near", "def", params="a b"), _slot("test_near", params="a b")),
+    "2.1": (_slot("normalize", "def", params="x m s"),),
+    "2.2": (_slot("test_near_zero", "def", params="a tol"),),
+    "2.3": (_slot("he_init", "def", params="n_in n_out"),),
+    "2.4": (_slot("relu", "def", params="x"),),
+    "2.5": (_slot("lin", "def", params="x w b"),),
+    "2.6": (_slot("kaiming_torch", "def", params="n_in n_out"),),
+    "2.7": (_slot("model", "def", params="xb w1 b1 w2 b2"),),
+    "2.8": (_slot("mse", "def", params="output targ"),),
+    "2.9": (_slot("mse_grad", "def", params="inp targ"),),
+    "2.10": (_slot("relu_grad", "def", params="inp out"),),
+    "2.11": (_slot("lin_grad", "def", params="inp out w b"),),
+    "2.12": (_slot("forward_and_backward", "def", params="inp targ w1 b1 w2 b2"),),
+    "2.13": (_slot("Relu", "class", phase="before Module", also=("relu",)),
+             _slot("Lin", "class", phase="before Module", also=("linear",)),
+             _slot("Mse", "class", phase="before Module", also=("mse",))),
+    "2.14": (_slot("Model", "class", phase="before Module", also=("model",)),),
+    "2.15": (_slot("Module", "class"),),
+    "2.16": (_slot("Relu", "class", phase="after Module"), _slot("Lin", "class", phase="after Module"),
+             _slot("Mse", "class", phase="after Module"), _slot("Model", "class", phase="after Module")),
+    "2.17": (_slot("Lin", "class", 2, phase="after Module"),),
+}
+
+# What the course writes inline instead of a function: (pattern in top-level code, what it is).
+INLINE = {
+    "1.1": (re.compile(r"pickle\.load\("), "reading MNIST"),
+    "1.3": (re.compile(r"\.sum\(\)\s*\.sqrt\(\)|\.pow\(2\)\.sum\(\)|sqrt\("), "the Frobenius norm"),
+    "1.8": (re.compile(r"\.matmul\(|\w\s*@\s*\w"), "the PyTorch matmul"),
+    "2.3": (re.compile(r"randn\([^)]*\)\s*\*\s*math\.sqrt\(\s*2"), "He init"),
+    "2.6": (re.compile(r"kaiming_normal_\("), "PyTorch's kaiming init"),
+}
+SIGNATURES = {
+    "1.1": "get_data(path) returning x_train, y_train, x_valid, y_valid as tensors",
+    "1.3": "frobenius(a)", "1.8": "a 5th matmul(a, b) that uses PyTorch's own matmul",
+    "2.3": "he_init(n_in, n_out)", "2.6": "kaiming_torch(n_in, n_out)",
+}
+
+
+def slots(task: Task) -> tuple[Slot, ...]:
+    return SLOTS.get(task.id) or tuple(_slot(name, nth=nth) for name, nth in task.defines)
+
+
+def parse_aliases(entries) -> dict[str, dict[str, str]]:
+    """``["1.4=matmul2", "2.13:Lin=Linear"]`` -> ``{"1.4": {"matmul": "matmul2"}, ...}``.
+
+    ``TASK=NAME`` renames the task's first name; ``TASK:KIT_NAME=NAME`` one of its names.
+    """
+    aliases: dict[str, dict[str, str]] = {}
+    for entry in entries or ():
+        match = re.fullmatch(r"\s*(\d+\.\d+)(?::(\w+))?\s*=\s*(\w+)\s*", str(entry))
+        if not match:
+            raise ValueError(f"alias {entry!r} should look like 1.4=matmul2 or 2.13:Lin=Linear")
+        task_id, kit_name, name = match.groups()
+        if task_id not in TASKS:
+            raise ValueError(f"alias {entry!r}: there is no task {task_id}")
+        names = [s.name for s in slots(TASKS[task_id])]
+        kit_name = kit_name or names[0]
+        if kit_name not in names:
+            raise ValueError(f"alias {entry!r}: Task {task_id} defines {', '.join(names)}, not {kit_name}")
+        aliases.setdefault(task_id, {})[kit_name] = name
+    return aliases
+
+
+def definitions(submission) -> list[Definition]:
+    """Every definition the grader would run, in stream order."""
+    found, order = [], 0
+    for file_index, source_file in enumerate(submission.files):
+        for cell_index, cell in enumerate(source_file.cells):
+            for name, kind, lineno, params in _cell_definitions(cell):
+                found.append(Definition(name, kind, file_index, cell_index, cell.filename, lineno, order,
+                                        params, cell.location))
+                order += 1
+    return found
+
+
+def _cell_definitions(cell):
+    if cell.syntax_error:  # guessed from the text, so the task still maps to its cell
+        for match in re.finditer(r"^(def|class)\s+(\w+)|^(\w+)\s*=", cell.source, re.MULTILINE):
+            kind = match[1] or "assign"
+            yield match[2] or match[3], "" if kind == "assign" else kind, cell.source[:match.start()].count("\n") + 1, ()
+        return
+    for statement in cell_rules.runnable(cell_rules.parse(cell.source, cell.filename)).body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            params = tuple(a.arg for a in statement.args.posonlyargs + statement.args.args)
+            yield statement.name, "def", statement.lineno, params
+        elif isinstance(statement, ast.ClassDef):
+            yield statement.name, "class", statement.lineno, ()
+        else:
+            for name in cell_rules.defined_names(ast.Module(body=[statement], type_ignores=[])):
+                yield name, "assign", statement.lineno, ()
+
+
+def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
+    """Fill ``submission.found`` and ``submission.problems`` for every task graded."""
+    every = definitions(submission)
+    module_at = next((d.order for d in every if d.name == "Module" and d.kind == "class"), None)
+    by_metadata = _metadata_cells(submission)
+    for task in submission.tasks:
+        if task.id in submission.problems:
+            continue
+        if task.id in by_metadata:
+            file_index, cell_index = by_metadata[task.id][-1]
+            source_file = submission.files[file_index]
+            submission.found[task.id] = Found(file_index, cell_index, source_file.name,
+                                              source_file.cells[cell_index].location, by_metadata=True)
+            continue
+        if _metadata_only(submission, by_metadata, task):
+            submission.problems[task.id] = messages.METADATA_MISSING.format(task=task.id, name=task.name)
+            continue
+        result = _by_names(task, every, module_at, aliases.get(task.id, {}))
+        if isinstance(result, Found):
+            result.file = submission.files[result.file_index].name
+            submission.found[task.id] = result
+        else:
+            submission.problems[task.id] = result
+    _explain_missing(submission, every)
+    from autograder.submission import mark_tasks
+
+    mark_tasks(submission)
+
+
+def _metadata_cells(submission) -> dict[str, list[tuple[int, int]]]:
+    cells: dict[str, list[tuple[int, int]]] = {}
+    for file_index, source_file in enumerate(submission.files):
+        for cell_index, cell in enumerate(source_file.cells):
+            if cell.metadata_task:
+                cells.setdefault(cell.metadata_task, []).append((file_index, cell_index))
+    return cells
+
+
+def _metadata_only(submission, by_metadata, task) -> bool:
+    """A file that marks its tasks with metadata is read by metadata only (the kit's own files)."""
+    from autograder.submission import lesson_of
+
+    for file_index, source_file in enumerate(submission.files):
+        marked = {c.metadata_task for c in source_file.cells if c.metadata_task}
+        if marked and lesson_of(source_file.name) == task.lesson:
+            return True
+    return False
+
+
+def _by_names(task: Task, every: list[Definition], module_at, aliases: dict[str, str]) -> Found | str:
+    last, found_definitions, renames = None, set(), {}
+    for slot in slots(task):
+        names = (aliases[slot.name],) if slot.name in aliases else slot.names
+        kind = "" if slot.name in aliases else slot.kind
+        matches = [d for d in every if d.name in names and (not kind or d.kind in (kind, ""))
+                   and _in_phase(d, slot.phase, module_at)]
+        if len(matches) < slot.nth:
+            return _not_found(task, slot, matches, names, kind, module_at)
+        chosen = matches[slot.nth - 1]
+        found_definitions.add((chosen.filename, chosen.lineno))
+        if chosen.name != slot.name:
+            renames[slot.name] = chosen.name
+        if last is None or chosen.order > last.order:
+            last = chosen
+    return Found(last.file_index, last.cell_index, "", last.location, definitions=found_definitions,
+                 renames=renames)
+
+
+def _in_phase(definition: Definition, phase: str, module_at) -> bool:
+    if phase == "before Module":
+        return module_at is None or definition.order < module_at
+    if phase == "after Module":
+        return module_at is not None and definition.order > module_at
+    return True
+
+
+def _not_found(task, slot, matches, names, kind, module_at) -> str:
+    what = {"def": "def ", "class": "class "}.get(kind, "")
+    ordinal = {1: "a", 2: "a 2nd", 3: "a 3rd"}.get(slot.nth, f"a {slot.nth}th")
+    accepted = " or ".join(f"`{what}{n}`" for n in names)
+    where = ""
+    if slot.phase == "after Module":
+        where = " after `class Module`" if module_at is not None else " (built on `class Module`, which is not defined)"
+    elif slot.phase == "before Module" and module_at is not None:
+        where = " before `class Module`"
+    count = f"found {len(matches)}" if matches else "found none"
+    return messages.NOT_FOUND.format(task=task.id, ordinal=ordinal, accepted=accepted, where=where, count=count)
+
+
+def _explain_missing(submission, every: list[Definition]) -> None:
+    """Add to each missing task what comes close: a renamed definition, or inline code."""
+    used = {(d.filename, d.lineno) for f in submission.found.values() for d in _defs_of(f, every)}
+    for task in submission.tasks:
+        problem = submission.problems.get(task.id, "")
+        if not problem.startswith(messages.NOT_FOUND_START):
+            continue
+        extra = _inline(task, submission) or _close_names(task, every, used)
+        if extra:
+            submission.problems[task.id] = f"{problem}. {extra}"
+
+
+def _defs_of(found: Found, every):
+    return [d for d in every if (d.filename, d.lineno) in found.definitions]
+
+
+def _close_names(task: Task, every: list[Definition], used: set) -> str:
+    candidates = [d for d in every if (d.filename, d.lineno) not in used and d.kind in ("def", "class")]
+    for slot in slots(task):
+        if any(d.name in slot.names for d in every) and slot.nth == 1:
+            continue
+        close = _closest(slot, candidates)
+        if close is not None:
+            return messages.CLOSE_NAME.format(name=close.name, where=close.location, task=task.id,
+                                              alias=f"{task.id}={close.name}" if slot.name == slots(task)[0].name
+                                              else f"{task.id}:{slot.name}={close.name}")
+    return ""
+
+
+def _closest(slot: Slot, candidates: list[Definition]) -> Definition | None:
+    def squash(name: str) -> str:
+        return re.sub(r"[^a-z]", "", name.lower())
+
+    target = squash(slot.name)
+    scored = []
+    for d in candidates:
+        if slot.kind and d.kind != slot.kind:
+            continue
+        name = squash(d.name)
+        score = difflib.SequenceMatcher(None, target, name).ratio()
+        if target and (target in name or name in target) and len(name) >= 3:
+            score = max(score, 0.9)
+        if slot.params and d.params and d.params[:len(slot.params)] == slot.params[:len(d.params)] \
+                and len(d.params) == len(slot.params):
+            score = max(score, 0.8)
+        if score >= 0.75:
+            scored.append((score, d.order, d))
+    return max(scored, key=lambda s: (s[0], s[1]))[2] if scored else None
+
+
+def _inline(task: Task, submission) -> str:
+    pattern = INLINE.get(task.id)
+    if pattern is None:
+        return ""
+    regex, what = pattern
+    for _, cell in submission.cells():
+        if cell.syntax_error:
+            continue
+        tree = cell_rules.parse(cell.source, cell.filename)
+        for statement in tree.body:
+            if isinstance(statement, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+                continue
+            code = ast.unparse(statement)
+            if regex.search(code):
+                return messages.INLINE.format(what=what, where=cell.location, code=_short(code),
+                                              signature=SIGNATURES.get(task.id, task.name))
+    return ""
+
+
+def _short(code: str) -> str:
+    line = code.strip().split("\n")[0]
+    return line if len(line) <= 70 else line[:67] + "..."
