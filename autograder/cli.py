@@ -98,8 +98,15 @@ def _grade(args):
 
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         bar = progress.add_task(f"grading {args.path}", total=None)
-        return grade_submission(args.path, task_ids=args.task, seed=args.seed,
+        return grade_submission(args.path, task_ids=args.task, seed=args.seed, aliases=_aliases(args),
                                 progress=lambda task: progress.update(bar, description=f"Task {task.id}"))
+
+
+def _aliases(args) -> dict:
+    """``--alias`` entries over those of an ``autograder.toml`` beside the submission."""
+    from autograder.locate import config_aliases, parse_aliases
+
+    return parse_aliases([*config_aliases(args.path), *(args.alias or [])])
 
 
 def parser() -> argparse.ArgumentParser:
@@ -120,6 +127,10 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("path", type=Path, help="lesson file or folder")
         sub.add_argument("--task", action="append", metavar="ID", help="grade only this task (repeatable)")
         sub.add_argument("--seed", type=int, help="seed for the inputs (default: a fresh one, shown)")
+        sub.add_argument("--alias", action="append", metavar="TASK=NAME",
+                         help="grade the definition NAME as the task (repeatable): 1.4=matmul2, "
+                              "2.13:Lin=Linear; also read from [aliases] in an autograder.toml "
+                              "beside the submission")
 
     sub = command("check", check)
     grading_options(sub, "exercises")

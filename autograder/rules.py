@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from autograder import cells
-from autograder.references import DEFS, Chain, Names, getattr_literal, literal, references
+from autograder.source_names import DEFS, Chain, Names, getattr_literal, literal, references
 
 
 @dataclass(frozen=True)

@@ -45,13 +45,14 @@ def test_grade_writes_exactly_the_documented_json(tmp_path):
     completed = run("grade", "exercises", "--json", str(out), "--task", "0.1", "--task", "2.8")
     assert completed.returncode == 1  # below full marks
     data = json.loads(out.read_text())
-    assert set(data) == {"score", "max_score", "tasks"}
+    assert set(data) == {"score", "max_score", "tasks", "notes"}
     assert data["score"] == 0 and data["max_score"] == 2
     assert [t["id"] for t in data["tasks"]] == ["0.1", "2.8"]
     for task in data["tasks"]:
-        assert set(task) == {"id", "name", "status", "score", "max_score", "message"}
+        assert set(task) == {"id", "name", "status", "score", "max_score", "message", "location"}
         assert task["status"] == "failed" and task["score"] == 0 and task["max_score"] == 1
     assert data["tasks"][1]["name"] == "mse"
+    assert data["tasks"][1]["location"].startswith("l02_fully_connected.py, line ")
 
 
 def test_grade_pass_score_sets_the_exit_status(tmp_path):
@@ -62,7 +63,8 @@ def test_grade_pass_score_sets_the_exit_status(tmp_path):
 @pytest.mark.parametrize("args, expected", [
     (["check", "no/such/folder"], "does not exist"),
     (["check", "solutions", "--task", "9.9"], "unknown task id 9.9"),
-    (["check", "README.md"], "not a lesson file"),
+    (["check", "README.md"], "not a notebook or a Python file"),
+    (["check", "solutions", "--alias", "1.4"], "should look like 1.4=matmul2"),
 ])
 def test_bad_input_is_a_clear_error(args, expected):
     completed = run(*args)

@@ -76,37 +76,49 @@ def write(path, text):
     return path
 
 
+def owners(loaded):
+    return {task: cell for _, cell in loaded.cells() for task in cell.tasks}
+
+
 def test_plain_python_file_maps_tasks_by_order_of_definition(tmp_path):
     body = "\n".join(f"def matmul(a, b):\n    return {n}\n" for n in range(5))
-    lesson = submission.read_lesson(LESSONS["l01_matmul"], write(tmp_path / "l01_matmul.py", body))
-    owners = {task: cell.source.strip() for cell in lesson.cells for task in cell.tasks}
-    assert owners["1.2"].endswith("return 0") and owners["1.8"].endswith("return 4")
-    assert "found 5" not in lesson.problems.get("1.2", "")
-    assert "get_data" in lesson.problems["1.1"]
+    loaded = submission.load(write(tmp_path / "l01_matmul.py", body))
+    sources = {task: cell.source.strip() for task, cell in owners(loaded).items()}
+    assert sources["1.2"].endswith("return 0") and sources["1.8"].endswith("return 4")
+    assert "found 5" not in loaded.problems.get("1.2", "")
+    assert "get_data" in loaded.problems["1.1"]
+    assert loaded.location("1.8") == "l01_matmul.py, line 13"
 
 
 def test_metadata_wins_and_a_missing_task_cell_is_named(tmp_path):
     text = '# %% task="1.3"\ndef frobenius(a):\n    return 1\n\n# %%\ndef frobenius(a):\n    return 2\n'
-    lesson = submission.read_lesson(LESSONS["l01_matmul"], write(tmp_path / "l01_matmul.py", text))
-    assert lesson.cells[0].tasks == ("1.3",)
-    assert 'task="1.2"' in lesson.problems["1.2"]
+    loaded = submission.load(write(tmp_path / "l01_matmul.py", text))
+    assert loaded.files[0].cells[0].tasks == ("1.3",)
+    assert 'task="1.2"' in loaded.problems["1.2"]
 
 
 def test_syntax_error_cell_still_maps_to_its_task(tmp_path):
     text = "# %%\ndef relu(x):\n    return x.clamp_min(0.\n"
-    lesson = submission.read_lesson(LESSONS["l02_fully_connected"], write(tmp_path / "l02_x.py", text))
-    (cell,) = lesson.cells
+    loaded = submission.load(write(tmp_path / "l02_x.py", text))
+    (cell,) = loaded.files[0].cells
     assert cell.tasks == ("2.4",)
     assert "syntax error" in cell.syntax_error and "line" in cell.syntax_error
 
 
-def test_lesson_files_are_recognized_by_name(tmp_path):
-    for name in ["01_matmul.ipynb", "l02_fully_connected.py", "notes.py", "l00_exports.py"]:
-        write(tmp_path / name, "")
-    found = submission.find_lesson_files(tmp_path)
-    assert {stem: path.name for stem, path in found.items()} == {
-        "l00_exports": "l00_exports.py", "l01_matmul": "01_matmul.ipynb",
-        "l02_fully_connected": "l02_fully_connected.py"}
+def test_a_folder_is_one_stream_in_lesson_order(tmp_path):
+    for name in ["notes.py", "01_matmul.ipynb", "l02_fully_connected.py", "l00_exports.py",
+                 "l00_exports.ipynb", "notebook2script.py"]:
+        write(tmp_path / name, "" if name.endswith(".py") else '{"cells": [], "metadata": {}, '
+              '"nbformat": 4, "nbformat_minor": 5}')
+    assert [p.name for p in submission.stream_files(tmp_path)] == [
+        "l00_exports.py", "01_matmul.ipynb", "l02_fully_connected.py", "notes.py"]
+
+
+def test_a_file_of_any_name_is_a_whole_submission(tmp_path):
+    text = "def test(a, b, cmp, cname=None):\n    pass\n\ndef matmul(a, b):\n    return a\n"
+    loaded = submission.load(write(tmp_path / "my_work.py", text))
+    assert [t.id for t in loaded.tasks][:3] == ["0.1", "0.2", "1.1"] and len(loaded.tasks) > 20
+    assert loaded.location("0.1") == "my_work.py, line 1" and loaded.location("1.2") == "my_work.py, line 4"
 
 
 def test_results_round_trip_through_json():
