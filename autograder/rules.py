@@ -12,7 +12,7 @@ A rule names calls by pattern:
 - bare, ``"einsum"``: that name anywhere in a reference, however it was reached:
   ``torch.einsum``, ``a.einsum``, ``T.einsum`` after ``import torch as T``,
   ``e`` after ``from torch import einsum as e`` or ``e = torch.einsum``
-  (``references`` resolves the names).
+  (``source_names`` resolves the names).
 """
 from __future__ import annotations
 
