@@ -26,7 +26,7 @@ from autograder.sandbox import forkserver
 from autograder.submission import Submission
 from autograder.warm import START_ERRORS, START_TIMEOUT, Warm, child_env
 
-CELL_TIMEOUT = 10.0
+CELL_TIMEOUT = 30.0  # a cell only imports and defines; imports (pyplot, IPython) are slow on a busy machine
 SCENARIO_TIMEOUT = 10.0
 
 

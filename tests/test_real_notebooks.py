@@ -168,7 +168,7 @@ MATMUL = [
     "    if cname is None: cname=cmp.__name__\n    assert cmp(a,b),f\"{cname}:\\n{a}\\n{b}\"\n\n"
     "def test_eq(a,b): test(a,b,operator.eq,'==')",
     "test_eq(TEST,'test')",
-    "#export\n" + IMPORTS.replace("import operator\n", ""),
+    "#export\nfrom nosuch_helpers import show_image\n" + IMPORTS.replace("import operator\n", ""),
     "def matmul(a,b):\n    ar,ac = a.shape\n    br,bc = b.shape\n    assert ac==br\n"
     "    c = torch.zeros(ac, bc)\n    for i in range(ar):\n        for j in range(bc):\n"
     "            for k in range(ac): c[i,j] += a[i,k] * b[k,j]\n    return c",
@@ -215,6 +215,13 @@ def test_exp_imports_resolve_to_the_submissions_own_exports(course):
         assert tasks[task_id].status == PASSED, tasks[task_id].message
     assert tasks["1.1"].status == PASSED, tasks["1.1"].message  # get_data() through download_data
     assert tasks["1.1"].location == "02_fully_connected.ipynb, cell 1"
+
+
+def test_a_failing_import_is_reported_once_and_the_cell_goes_on(course):
+    (note,) = [n for n in course.notes if "nosuch_helpers" in n]
+    assert note.startswith("01_matmul.ipynb, cell 4, line 2: `from nosuch_helpers import show_image` failed")
+    assert "ModuleNotFoundError" in note
+    assert by_id(course)["1.5"].status == PASSED  # torch was imported by the lines after it
 
 
 def test_the_first_relu_is_the_task_not_the_what_if(course):
