@@ -70,7 +70,7 @@ def grade_task(task: Task, session: Session, lesson_file: submission.LessonFile,
         result.message = " ".join(context.notes)
         result.checks += [CheckResult(name, True) for name in dict.fromkeys(context.passed)]
     except CheckFailed as failure:
-        result.checks.append(CheckResult(failure.check, False, failure.message))
+        result.checks.append(CheckResult(failure.check, False, failure.message, failure.hint))
         result.status = FAILED
         hint = " ".join(filter(None, [failure.hint, _undefined_note(failure.message, session, task)]))
         result.message = _compose(task, failure.message, hint, lesson_file, earlier)
