@@ -218,6 +218,12 @@ def run_tests(copy: Path, tests: tuple[str, ...], time_limit: float) -> Run:
     return Run(failed, process.returncode == 0 and not hung, hung, time.monotonic() - start, output)
 
 
+def short(test_id: str) -> str:
+    """``mutant relu_in_place`` for a mutant's test, the test's own name otherwise."""
+    mutant = re.fullmatch(re.escape(MUTANT_TEST).replace(r"\{\}", "(.+)"), test_id)
+    return f"mutant {mutant[1]}" if mutant else test_id.rsplit("::", 1)[-1]
+
+
 def check_names_in_grader() -> set[str]:
     """Every check name the grader's checks can fail with: ``t.expect(..., "name", ...)``,
     ``CheckFailed("name", ...)``, and the mutants' own declarations."""
@@ -288,7 +294,7 @@ def main() -> int:
             elif run.hung:
                 verdict = f"noticed       {breakage.name}: the tests hang (stopped after {run.seconds:.0f} s)"
             else:
-                names = ", ".join(re.sub(r"^.*::", "", name) for name in run.failed[:2]) or "pytest exit status"
+                names = ", ".join(short(name) for name in run.failed[:2]) or "pytest exit status"
                 more = f" (+{len(run.failed) - 2})" if len(run.failed) > 2 else ""
                 verdict = (f"noticed       {breakage.name}: {len(run.failed)}/{len(breakage.tests)} "
                            f"fail: {names}{more}")
