@@ -1,7 +1,7 @@
 # fails: 1.6
 # check: rules
-# static: only the source shows it. Tensor.mm sits on a branch for huge inputs that no
-# scenario reaches, so the traced calls are clean; the rule still forbids writing it.
+# traced: invisible (only the source shows it: Tensor.mm sits on a branch for huge
+# inputs that no scenario reaches, so the traced calls are clean; the rule still holds)
 def matmul(a, b):
     ar, ac = a.shape
     br, bc = b.shape
