@@ -214,7 +214,7 @@ def run_tests(copy: Path, tests: tuple[str, ...], time_limit: float) -> Run:
         os.killpg(process.pid, signal.SIGKILL)  # the session this script started, and only it
         output, _ = process.communicate()
         hung = True
-    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", output, re.MULTILINE)
+    failed = re.findall(r"^(?:FAILED|ERROR) (tests/\S+)", output, re.MULTILINE)  # not pytester's own
     return Run(failed, process.returncode == 0 and not hung, hung, time.monotonic() - start, output)
 
 
