@@ -130,7 +130,7 @@ class TaskContext:
         if not values:
             return got
         if not torch.isfinite(got).all() and torch.isfinite(expected).all():
-            raise CheckFailed("values", messages.NOT_FINITE.format(what=what), self._hint(got, hints))
+            raise CheckFailed("finite", messages.NOT_FINITE.format(what=what), self._hint(got, hints))
         if not torch.allclose(got.double(), expected.double(), rtol=rtol, atol=atol):
             raise CheckFailed("values", _values_message(got, expected, what), self._hint(got, hints))
         self.passed.append("values")

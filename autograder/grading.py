@@ -67,7 +67,7 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
         result.message = " ".join(dict.fromkeys(context.notes))
         result.checks += [CheckResult(name, True) for name in dict.fromkeys(context.passed)]
     except CheckFailed as failure:
-        result.checks.append(CheckResult(failure.check, False, failure.message))
+        result.checks.append(CheckResult(failure.check, False, failure.message, failure.hint))
         result.status = FAILED
         hint = " ".join(filter(None, [failure.hint, *dict.fromkeys(context.notes),
                                       _undefined_note(failure.message, session)]))

@@ -13,9 +13,10 @@ PASSED, FAILED, ERROR = "passed", "failed", "error"
 
 @dataclass(frozen=True)
 class CheckResult:
-    name: str  # "shape", "dtype", "values", "side effects", "gradients", "load", ...
+    name: str  # "shape", "dtype", "finite", "values", "side effects", "gradients", "rules", ...
     passed: bool
     message: str = ""
+    hint: str = ""  # the known mistake it names, apart from the message ("Hint: ...")
 
 
 @dataclass

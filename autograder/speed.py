@@ -75,7 +75,7 @@ def check_growth(t, allowed: tuple[str, ...]) -> None:
             shape = f"{sizes['rows']}×{sizes['inner']} @ {sizes['inner']}×{sizes['cols']}"
             base_shape = f"{BASE['rows']}×{BASE['inner']} @ {BASE['inner']}×{BASE['cols']}"
             loops = {"rows": "rows", "inner": "the inner dimension", "cols": "columns"}[dimension]
-            raise CheckFailed("speed", (
+            raise CheckFailed("speed (work)", (
                 f"matmul made {base} torch calls for {base_shape} and {scaled} for {shape}: "
                 f"it still loops over {loops}"), _GROWTH_HINTS[t.task.id])
     t.passed.append("speed (work)")
@@ -98,7 +98,7 @@ def check_no_temporary(t) -> None:
         raise t.raised("Lin.backward", reply["raised"])
     largest = reply["trace"]["max_numel"]
     if largest >= batch * n_in * n_out:
-        raise CheckFailed("speed", (
+        raise CheckFailed("speed (memory)", (
             f"Lin's forward and backward built a tensor of {largest} elements for batch {batch}, "
             f"n_in {n_in}, n_out {n_out}: that is a (batch, n_in, n_out) temporary"),
             "Hint: the weight gradient is inp.t() @ out.g (or an einsum), with no outer product per row.")
@@ -117,7 +117,7 @@ def check_ratio(t, limit: float) -> None:
     with reference.lock:  # one timing at a time per reference child
         ratio = _ratio(t, baseline, *MEASURE[t.task.id])
     if ratio > limit:
-        raise CheckFailed("speed", f"median {ratio:.1f}× the reference's time (limit {limit:g}×)")
+        raise CheckFailed("speed (time)", f"median {ratio:.1f}× the reference's time (limit {limit:g}×)")
     t.passed.append("speed (time)")
 
 
@@ -158,5 +158,5 @@ def _request(t, session, message: dict) -> dict:
         session.restart()
         raise TaskError(f"grading stopped: {exc} while timing {t.task.name}") from None
     if reply.get("ok") is not True:
-        raise CheckFailed("speed", f"the timed run failed: {reply.get('crashed') or reply.get('missing')}")
+        raise CheckFailed("speed (time)", f"the timed run failed: {reply.get('crashed') or reply.get('missing')}")
     return reply

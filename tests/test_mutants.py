@@ -2,10 +2,16 @@
 
 Every file in tests/mutants/ is named for its outcome and replaces one task cell of
 the reference solutions. Its first line, ``# fails: 2.8``, names the task it must
-fail; an optional ``# hint: broadcast`` line names a word the failure's hint must
-contain, and ``# check: rules`` (or ``speed``) the check that must catch it: these are
-right answers computed the forbidden way, or too slowly. The lesson holding that task is graded, and every other task of the lesson
-must still pass.
+fail; the next, ``# check: values``, the check whose failure fails it (the name of the
+failing ``CheckResult``: ``shape``, ``dtype``, ``finite``, ``values``, ``side effects``,
+``gradients``, ``statistics``, ``rules``, ``speed (work)``, ...; a bare ``speed`` accepts
+any of the speed checks); an optional ``# hint: broadcast`` line names a word the
+failure's hint (not just its message) must contain. The lesson holding that task is
+graded, and every other task of the lesson must still pass.
+
+A grader that fails a mutant for the wrong reason fails this test too: the mutants that
+only one check can catch (a forbidden call on a branch no scenario takes, a correct but
+slow matmul, an init that repeats itself) prove that check works.
 """
 from __future__ import annotations
 
@@ -35,8 +41,8 @@ def built_on(task_id: str) -> list[str]:
 class Mutant:
     path: Path
     task: str
-    hint: str  # a word the hint must contain; "" when no hint is promised
-    check: str = ""  # the check that must fail ("rules", "speed"); "" for any
+    check: str  # the name of the check that must fail: "values", "rules", "speed (time)", ...; "" if unsaid
+    hint: str = ""  # a word the hint must contain; "" when no hint is promised
 
     @property
     def name(self) -> str:
@@ -49,7 +55,12 @@ def read_mutant(path: Path) -> Mutant:
     assert fails and fails[1] in TASKS, f"{path.name} must start with '# fails: <task id>'"
     hint = next((line[len("# hint: "):] for line in lines[1:3] if line.startswith("# hint: ")), "")
     check = next((line[len("# check: "):] for line in lines[1:3] if line.startswith("# check: ")), "")
-    return Mutant(path, fails[1], hint, check)
+    return Mutant(path, fails[1], check, hint)
+
+
+def is_the_check(name: str, declared: str) -> bool:
+    """``speed`` stands for any of its parts: ``speed (work)``, ``speed (memory)``, ``speed (time)``."""
+    return name == declared or name.startswith(f"{declared} (")
 
 
 MUTANTS = [read_mutant(path) for path in sorted(MUTANTS_DIR.glob("*.py"))]
@@ -85,9 +96,19 @@ def graded(request, tmp_path_factory):
         yield result
 
 
+def test_every_mutant_names_the_check_that_fails_it():
+    unsaid = [m.path.name for m in MUTANTS if not m.check]
+    assert not unsaid, f"add '# check: <name>' after '# fails: <task id>' in {unsaid}"
+
+
 def test_the_library_is_big_enough():
     assert len(MUTANTS) >= 30
-    assert sum(m.check == "rules" for m in MUTANTS) >= 10 and sum(m.check == "speed" for m in MUTANTS) >= 4
+    assert sum(m.check == "rules" for m in MUTANTS) >= 10
+    assert sum(m.check.startswith("speed") for m in MUTANTS) >= 4
+    # every check that has a mutant of its own, so switching it off is noticed
+    wanted = {"type", "shape", "dtype", "finite", "values", "side effects", "gradients", "statistics",
+              "rules", "speed (work)", "speed (memory)", "speed (time)", "raises", "returns"}
+    assert wanted <= {m.check for m in MUTANTS}, wanted - {m.check for m in MUTANTS}
     assert set(GRADER_GAPS) | set(RANDOM_GRADER_GAPS) <= {m.name for m in MUTANTS}
 
 
@@ -103,8 +124,10 @@ def test_mutant_fails_its_task_and_only_that(mutant, graded):
             dependent.message
     message = by_id(result)[mutant.task].message
     assert message.startswith(f"Task {mutant.task} ("), message
-    if mutant.check:
-        failed_check = by_id(result)[mutant.task].checks[-1]
-        assert failed_check.name == mutant.check and not failed_check.passed, message
+    assert mutant.check, f"{mutant.path.name} does not say which check must fail it"
+    failed_check = by_id(result)[mutant.task].checks[-1]
+    assert is_the_check(failed_check.name, mutant.check) and not failed_check.passed, \
+        f"expected the {mutant.check!r} check to fail, the {failed_check.name!r} check did: {message}"
     if mutant.hint:
-        assert "Hint:" in message and mutant.hint in message, message
+        assert mutant.hint in failed_check.hint, f"hint {failed_check.hint!r}: {message}"
+        assert failed_check.hint in message, message

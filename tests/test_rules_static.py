@@ -361,7 +361,8 @@ def test_messages_name_the_call_the_file_the_line_and_the_topic():
 # --- the mutants: every rule mutant caught by its task, no other mutant --------------
 
 # mutants whose header says "# check: rules": right answers computed the forbidden way;
-# "# static: invisible" marks those only the traced calls can show (a computed name)
+# "# static: invisible" marks those only the traced calls can show (a computed name),
+# "# traced: invisible" those only the source shows (a branch no scenario takes)
 RULE_MUTANTS = {path.stem for path in (ROOT / "tests" / "mutants").glob("*.py")
                 if re.search(r"^# check: rules$", path.read_text(), re.MULTILINE)}
 STATIC_RULE_MUTANTS = {name for name in RULE_MUTANTS

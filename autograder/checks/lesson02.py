@@ -32,10 +32,14 @@ def net(x, w1, b1, w2, b2):
 
 
 def expect_grad(t, got, expected, what, hints=()):
+    """A hand-computed gradient against autograd's: any mismatch fails the "gradients" check."""
     if got is None:
         raise CheckFailed("gradients", messages.NOT_SET.format(
             what=what, hint="set it as an attribute, e.g. `inp.g = ...`"))
-    t.expect_tensor(got, expected, what, rtol=1e-4, atol=1e-5, hints=hints)
+    try:
+        t.expect_tensor(got, expected, what, rtol=1e-4, atol=1e-5, hints=hints)
+    except CheckFailed as failure:
+        raise CheckFailed("gradients", failure.message, failure.hint) from None
 
 
 def expect_untouched(t, function, names, before, after):

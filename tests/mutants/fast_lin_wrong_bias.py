@@ -1,4 +1,5 @@
 # fails: 2.17
+# check: gradients
 # hint: sum over the batch
 # Fast weight gradient, but b.g averages out.g over the batch instead of summing it.
 class Lin(Module):

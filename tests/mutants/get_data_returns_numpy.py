@@ -1,4 +1,5 @@
 # fails: 1.1
+# check: type
 # hint: torch.tensor
 # Returns the numpy arrays from the pickle without turning them into tensors.
 def get_data(path):

@@ -1,4 +1,5 @@
 # fails: 2.11
+# check: gradients
 # hint: sum over the batch
 # b.g averages out.g over the batch instead of summing it.
 def lin_grad(inp, out, w, b):

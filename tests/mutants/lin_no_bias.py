@@ -1,4 +1,5 @@
 # fails: 2.5
+# check: values
 # Forgets the bias.
 def lin(x, w, b):
     return x @ w

@@ -1,5 +1,5 @@
 # fails: 1.6
-# check: speed
+# check: speed (work)
 # The broadcasting task answered with the two-loop version: O(rows*cols) Python work.
 def matmul(a, b):
     ar, ac = a.shape

@@ -1,4 +1,5 @@
 # fails: 1.6
+# check: runs
 # Broadcasts row i against b, then sums over the wrong axis (j instead of k).
 def matmul(a, b):
     ar, ac = a.shape

@@ -1,5 +1,5 @@
 # fails: 1.7
-# check: speed
+# check: speed (work)
 # Correct and uses einsum, but one call per row: the work grows with the rows.
 def matmul(a, b):
     "einsum, one row at a time."

@@ -1,4 +1,5 @@
 # fails: 1.2
+# check: inner dimensions
 # hint: inner dimensions
 # Three loops, right values, but no check that a's columns match b's rows.
 def matmul(a, b):

@@ -1,4 +1,5 @@
 # fails: 2.15
+# check: runs
 # __call__ does not keep its arguments, and backward calls bwd(out) without them.
 class Module:
     def __call__(self, *args):

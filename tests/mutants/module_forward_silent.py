@@ -1,4 +1,5 @@
 # fails: 2.15
+# check: forward
 # The base forward returns None instead of raising: a subclass that forgets forward
 # gets None back, silently.
 class Module:

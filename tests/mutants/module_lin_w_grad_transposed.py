@@ -1,4 +1,5 @@
 # fails: 2.16
+# check: gradients
 # hint: transpose
 # The Module-based Lin builds the outer product the wrong way round: w.g is (n_out, n_in).
 class Relu(Module):

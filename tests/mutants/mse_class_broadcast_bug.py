@@ -1,4 +1,5 @@
 # fails: 2.13
+# check: values
 # hint: broadcast
 # Mse subtracts targ (n,) from inp (n, 1) directly: an (n, n) matrix.
 class Relu:

@@ -1,4 +1,5 @@
 # fails: 2.9
+# check: gradients
 # hint: 2x
 # Forgets the 2 of d(x^2)/dx.
 def mse_grad(inp, targ):

@@ -1,4 +1,5 @@
 # fails: 0.1
+# check: raises
 # Prints the mismatch instead of raising, so a failing check goes unnoticed.
 def test(a, b, cmp, cname=None):
     if cname is None:
