@@ -15,17 +15,19 @@ from autograder import enforcement, messages, reference, speed, submission
 from autograder.checking import CheckFailed, TaskContext, TaskError
 from autograder.checks import CHECKS
 from autograder.results import ERROR, FAILED, PASSED, CheckResult, SubmissionResult, TaskResult
-from autograder.runner import Session
+from autograder.runner import Child, Session
 from autograder.tasks import Task, select
 
 
 def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = None,
-          progress: Callable[[TaskResult], None] | None = None) -> SubmissionResult:
+          progress: Callable[[TaskResult], None] | None = None,
+          child: Child | None = None) -> SubmissionResult:
     """Grade a lesson file or a folder of them; ``task_ids`` narrows the tasks graded.
 
     A single file is graded alone, with the other lessons beside it loaded (lesson 02
     imports lesson 01) but not graded. A folder is graded for every lesson; a lesson
-    file that is missing fails its tasks with a message saying so.
+    file that is missing fails its tasks with a message saying so. ``child``: a child
+    launched ahead that never ran code (the notebook's grader keeps one ready).
     """
     path = Path(path)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
@@ -37,7 +39,7 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     results: dict[str, TaskResult] = {}
     if any(speed.SPEED.get(t.id) and speed.SPEED[t.id].ratio for t in tasks):
         reference.warm_up()
-    with Session(lesson_files) as session:
+    with Session(lesson_files, child=child) as session:
         session.load()
         for task in tasks:
             lesson_file = next(f for f in lesson_files if f.lesson.stem == task.lesson)
