@@ -49,3 +49,37 @@ def task_lines(lines: list[str]) -> dict[str, str]:
         if match:
             found[match[1]] = line
     return found
+
+
+class Kernel:
+    """A kernel started the way Jupyter starts one for ``path``, run one request at a time,
+    each optionally tagged with the cell id the front end sends (JupyterLab does)."""
+
+    def __init__(self, path: Path):
+        from jupyter_client.manager import start_new_kernel
+
+        env = {k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+        env["JPY_SESSION_NAME"] = str(path)
+        self.manager, self.client = start_new_kernel(kernel_name="python3", cwd=str(path.parent), env=env)
+
+    def run(self, code: str, cell_id: str | None = None) -> list[dict]:
+        """The display data (and errors) the request produced."""
+        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                   "allow_stdin": False, "stop_on_error": True}
+        message = self.client.session.msg("execute_request", content,
+                                          metadata={"cellId": cell_id} if cell_id else {})
+        self.client.shell_channel.send(message)
+        shown = []
+        while True:
+            reply = self.client.get_iopub_msg(timeout=600)
+            if reply["parent_header"].get("msg_id") != message["header"]["msg_id"]:
+                continue
+            if reply["msg_type"] in ("display_data", "error", "stream"):
+                shown.append(reply["content"])
+            if reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
+                return shown
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=False)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from notebook_kernel import HEADING, ROOT, execute, shown, task_lines, write
+from notebook_kernel import HEADING, ROOT, Kernel, execute, shown, task_lines, write
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
@@ -114,3 +114,23 @@ def test_without_a_notebook_the_cells_this_kernel_ran_are_graded(tmp_path):
     assert " passed " in graded["0.1"] and " failed " in graded["0.2"], lines
     stream = [o.text.strip() for o in notebook.cells[4].outputs if o.output_type == "stream"]
     assert stream == ["False"]  # the grading ran beside the kernel, never in it
+
+
+def test_a_cell_run_since_the_last_save_is_graded_as_it_ran(tmp_path):
+    """The saved file still has the wrong frobenius; the student fixed the cell and ran it
+    (JupyterLab sends the cell's id), then asked: the check grades the fix, while
+    ``autograder check`` on the file, which cannot know of it, still fails it."""
+    path = write(tmp_path / "l01_matmul.ipynb", ["%load_ext autograder", IMPORTS, FROBENIUS_NO_SQRT, "%check 1.3"])
+    ids = [cell.id for cell in __import__("nbformat").read(str(path), as_version=4).cells]
+    kernel = Kernel(path)
+    try:
+        for source, cell_id in zip(["%load_ext autograder", IMPORTS], ids):
+            kernel.run(source, cell_id)
+        kernel.run("def frobenius(a): return (a*a).sum().sqrt()", ids[2])
+        outputs = [o for o in kernel.run("%check 1.3", ids[3]) if "data" in o]
+    finally:
+        kernel.close()
+    lines = outputs[-1]["data"]["text/plain"].splitlines()
+    assert " passed " in task_lines(lines)["1.3"], lines
+    seed = HEADING.match(lines[0])["seed"]
+    assert " failed " in task_lines(_autograder_check(tmp_path, path.name, ["1.3"], seed))["1.3"]
