@@ -156,10 +156,14 @@ def test_without_a_notebook_the_history_is_graded_as_the_lessons_it_touches(tmp_
                                     "def mse(output, targ): pass"])
     taken = snapshot.from_history(executions, [], "a console", tmp_path / "copy")
     assert sorted(p.name for p in taken.path.iterdir()) == ["l00_exports.ipynb", "l02_fully_connected.ipynb"]
-    assert "graded the 2 cells this kernel ran" in taken.graded
+    assert taken.graded == ("the 2 cells this kernel ran, in the order they ran, as "
+                            "l00_exports.ipynb, l02_fully_connected.ipynb")
+    assert taken.notes[0].startswith("no notebook file found (a console): graded the cells this kernel ran")
     assert choose(taken.path, [], None) == ["0.1", "2.8"]
     asked = snapshot.from_history(executions, ["1.2"], "a console", tmp_path / "asked")
     assert [p.name for p in asked.path.iterdir()] == ["l01_matmul.ipynb"]
+    with pytest.raises(LookupError, match="unknown task '1.9'"):
+        snapshot.from_history(executions, ["1.9"], "a console", tmp_path / "unknown")
     with pytest.raises(LookupError, match="run no task yet"):
         snapshot.from_history(locate.Executions(["%load_ext autograder"]), [], "a console", tmp_path / "none")
     with pytest.raises(LookupError, match="define no task"):

@@ -101,7 +101,8 @@ def load(shell) -> None:
     """Register ``%check`` and start recording the cells this kernel runs (once per shell)."""
     if id(shell) in _loaded:
         return
-    earlier = [source for source in (shell.user_ns.get("In") or [])[1:] if source]
+    history = getattr(shell, "history_manager", None)
+    earlier = [source for source in (history.input_hist_raw if history else [])[1:] if source]  # as typed
     executions = _loaded[id(shell)] = locate.Executions(earlier)
     shell.events.register("pre_run_cell", executions.record)
     shell.register_magics(CheckMagics(shell, executions))

@@ -19,12 +19,14 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder import cells as cell_rules
 from autograder.notebook.locate import Executions
+from autograder.notebook.selection import UNKNOWN
 from autograder.tasks import LESSONS, TASKS, lesson_for_filename
 
 UNSAVED = ("{count} cell{s} you ran after the last save ({saved}) {are} not in {name}: save the "
            "notebook (Ctrl+S / Cmd+S) and run %check again to grade {them}")
-FROM_HISTORY = ("no notebook file found ({why}): graded the {count} cells this kernel ran, in the "
-                "order they ran, as {names}")
+FROM_HISTORY = "the {count} cells this kernel ran, in the order they ran, as {names}"
+NO_NOTEBOOK = ("no notebook file found ({why}): graded the cells this kernel ran instead; save the "
+               "notebook and %check again to grade it as it stands")
 NO_HISTORY = ("no notebook file found ({why}), and this kernel has run no task yet: run the cells "
               "that define your functions, or check the file from a terminal: autograder check FILE")
 NO_LESSON = ("no notebook file found ({why}), and the cells this kernel ran define no task: "
@@ -107,6 +109,9 @@ def from_history(executions: Executions, words: list[str], why: str, folder: Pat
     if not sources:
         raise LookupError(NO_HISTORY.format(why=why))
     lessons = _lessons(sources, words)
+    unknown = [w for w in words if not _lessons([], [w])]
+    if unknown:
+        raise LookupError(UNKNOWN.format(word=unknown[0]))
     if not lessons:
         raise LookupError(NO_LESSON.format(why=why))
     folder.mkdir(parents=True, exist_ok=True)
@@ -116,8 +121,8 @@ def from_history(executions: Executions, words: list[str], why: str, folder: Pat
         name = f"{stem}.ipynb"
         nbformat.write(notebook, str(folder / name))
         names.append(name)
-    graded = FROM_HISTORY.format(why=why, count=len(sources), names=", ".join(names))
-    return Snapshot(folder, graded)
+    graded = FROM_HISTORY.format(count=len(sources), names=", ".join(names))
+    return Snapshot(folder, graded, notes=[NO_NOTEBOOK.format(why=why)])
 
 
 def _lessons(sources: list[str], words: list[str]) -> list[str]:
