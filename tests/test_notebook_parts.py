@@ -200,3 +200,31 @@ def test_importing_the_package_stays_light():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                                env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert completed.stdout.strip() == "[]", completed.stderr
+
+
+# -- the grader process --------------------------------------------------------------
+def test_the_grader_process_answers_bad_requests_and_goes_on(tmp_path):
+    from autograder.notebook.service import Service
+
+    loops = ("def matmul(a, b):\n    assert a.shape[1] == b.shape[0]\n    c = torch.zeros(a.shape[0], b.shape[1])\n"
+             "    for i in range(a.shape[0]):\n        for j in range(b.shape[1]):\n"
+             "            for k in range(a.shape[1]): c[i, j] += a[i, k] * b[k, j]\n    return c")
+    path = _notebook(tmp_path / "l01_matmul.ipynb", ["import torch", loops])
+    grader = Service()
+    try:
+        grader.start()
+        grader.process.stdin.write(b"not json\n")
+        grader.process.stdin.flush()
+        assert json.loads(grader.process.stdout.readline())["ok"] is False
+        missing = grader.request({"path": str(tmp_path / "gone" / "l01_matmul.ipynb"), "words": []})
+        assert missing == {"ok": False, "error": f"{tmp_path / 'gone' / 'l01_matmul.ipynb'} does not exist"}
+        unknown = grader.request({"path": str(path), "words": ["softmax"]})
+        assert "unknown task 'softmax'" in unknown["error"]
+        graded = grader.request({"path": str(path), "words": ["1.2"], "seed": 3})
+        assert graded["ok"] is True, graded
+        assert [(t["id"], t["status"]) for t in graded["result"]["tasks"]] == [("1.2", "passed")]
+        assert graded["result"]["seed"] == 3
+        process = grader.process
+    finally:
+        grader.close()
+    assert process.returncode == 0  # stdin closed: it cleaned up and ended

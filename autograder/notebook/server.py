@@ -56,14 +56,23 @@ def _stop(signum, frame):
 
 def handle(line: str, child) -> dict:
     """Grade one request; every failure is a reply saying why, never the end of the loop."""
+    home, started = os.getcwd(), time.monotonic()
+    try:
+        return _grade(line, child, started)
+    finally:
+        os.chdir(home)  # the kernel removes the notebook's copy once it has the reply
+
+
+def _grade(line: str, child, started: float) -> dict:
     from autograder.grading import grade
     from autograder.notebook.selection import choose
     from autograder.submission import SubmissionError
 
-    started = time.monotonic()
     try:
         request = json.loads(line)
         path = Path(request["path"])
+        if not path.exists():
+            raise ValueError(f"{path} does not exist")
         # messages name the file as the student knows it, not the private folder it is in
         os.chdir(path if path.is_dir() else path.parent)
         path = Path(".") if path.is_dir() else Path(path.name)

@@ -80,8 +80,8 @@ class Service:
             except OSError:
                 pass
         try:
-            process.wait(timeout=1)
-        except subprocess.TimeoutExpired:  # mid-grade: it cleans up its children and ends
+            process.wait(timeout=5)  # it stops its children and ends
+        except subprocess.TimeoutExpired:  # mid-grade: SIGTERM unwinds the grade, then the same
             process.terminate()
             try:
                 process.wait(timeout=10)
