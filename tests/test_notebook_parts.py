@@ -125,13 +125,15 @@ def test_the_copy_keeps_the_name_brings_the_lessons_beside_it_and_takes_cells_as
     real = _notebook(tmp_path / "02_fully_connected.ipynb", ["import torch", "def relu(x): return x", "%check"])
     (tmp_path / "l01_matmul.py").write_text("# lesson 01\n")
     (tmp_path / "notes.txt").write_text("not a lesson")
+    (tmp_path / "helpers.py").write_text("x = 1\n")  # importable beside it
+    (tmp_path / "l02_fully_connected.py").write_text("# another copy of the same lesson\n")
     saved = nbformat.read(str(real), as_version=4)
     os.utime(real, (time.time() - 60, time.time() - 60))
     executions = locate.Executions()
     executions.cells = [_ran("def relu(x): return x.clamp_min(0.)", saved.cells[1].id),  # edited, run, not saved
                         _ran("%check", saved.cells[2].id)]
     taken = snapshot.from_notebook(real, executions, tmp_path / "copy")
-    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["02_fully_connected.ipynb", "l01_matmul.py"]
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["02_fully_connected.ipynb", "helpers.py", "l01_matmul.py"]
     graded = nbformat.read(str(taken.path), as_version=4)
     assert graded.cells[1].source == "def relu(x): return x.clamp_min(0.)"
     assert taken.upto == 3 and taken.notes == []

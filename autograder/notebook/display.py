@@ -29,6 +29,7 @@ class CheckReport:
     def lines(self) -> list[str]:
         """The heading, then exactly what ``autograder check`` prints after its own title line."""
         lines = [self.heading(), *report.plain_lines(self.result)[1:]]
+        lines += [f"note: {note}" for note in getattr(self.result, "notes", [])]
         lines += [f"flag for the instructor: {flag}" for flag in self.result.flags]
         lines.append(report.score_line(self.result))
         return lines + [f"Note: {note}" for note in self.notes]
@@ -43,7 +44,8 @@ class CheckReport:
         messages = "".join(
             f"<li style='color:{_COLOURS.get(t.status, _FAILED_COLOUR) if t.status != PASSED else 'inherit'}'>"
             f"<b>{escape(t.id)}</b> {escape(t.message)}</li>" for t in self._with_messages())
-        extra = [f"flag for the instructor: {flag}" for flag in self.result.flags] + [f"Note: {n}" for n in self.notes]
+        extra = ([f"note: {note}" for note in getattr(self.result, "notes", [])]
+                 + [f"flag for the instructor: {flag}" for flag in self.result.flags] + [f"Note: {n}" for n in self.notes])
         return (f"<div class='autograder-check'><div><b>{escape(report.score_line(self.result))}</b>"
                 f" &middot; {escape(self.heading())}</div>"
                 f"<table style='{_TABLE}'><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"

@@ -75,6 +75,7 @@ class CheckMagics(Magics):
         data = reply["result"]
         result = SubmissionResult.from_json(data)
         result.seed, result.flags, result.crashed = data.get("seed"), data.get("flags", []), data.get("crashed", "")
+        result.notes = data.get("notes", [])  # said once for the whole submission (a failing import)
         display(CheckReport(result, taken.graded, taken.notes, seconds))
 
     def _snapshot(self, words: list[str], folder: Path) -> snapshot.Snapshot:

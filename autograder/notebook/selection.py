@@ -20,10 +20,8 @@ _CELL_NUMBER = re.compile(r"cell (\d+)$")
 def choose(path: Path, words: list[str], upto: int | None) -> list[str]:
     """Task ids, in curriculum order. ``upto``: the 1-based number of the cell that asked,
     when known: without words, only tasks completed in cells above it count as defined."""
-    lesson_files = [submission.read_lesson(LESSONS[stem], file)
-                    for stem, file in submission.find_lesson_files(path).items()]
-    held = {t.id: t for f in lesson_files for t in tasks_of(f.lesson.stem)}
-    defined = _defined(lesson_files, upto)
+    held, completed_in = _tasks_and_cells(path)
+    defined = {task for task, where in completed_in.items() if upto is None or _above(where, upto)}
     if not words:
         if not defined:
             raise ValueError(NOTHING_DEFINED)
@@ -33,24 +31,31 @@ def choose(path: Path, words: list[str], upto: int | None) -> list[str]:
         matches = _matching(word)
         if not matches:
             raise ValueError(UNKNOWN.format(word=word))
-        outside = [t for t in matches if t.id not in held]
-        if len(outside) == len(matches):
+        inside = [t.id for t in matches if t.id in held]
+        if not inside:
             raise ValueError(OTHER_LESSON.format(task=matches[0].id, lesson=matches[0].lesson,
                                                  where=path.name))
-        inside = [t.id for t in matches if t.id in held]
         so_far = [t for t in inside if t in defined]
         chosen += inside if _is_id(word) or not so_far else so_far
     return _ordered(set(chosen))
 
 
-def _defined(lesson_files: list[submission.LessonFile], upto: int | None) -> set[str]:
-    defined = set()
-    for lesson_file in lesson_files:
-        for cell in lesson_file.cells:
-            number = _CELL_NUMBER.search(cell.where)
-            if upto is None or number is None or int(number[1]) < upto:
-                defined.update(cell.tasks)
-    return defined
+def _tasks_and_cells(path: Path) -> tuple[set[str], dict[str, str]]:
+    """The tasks ``path`` can hold, and where (``"cell 7"``) each one it defines is completed."""
+    if not hasattr(submission, "read_lesson"):  # one stream of cells, tasks located across it
+        loaded = submission.load(path)
+        return ({t.id for t in loaded.tasks},
+                {task: loaded.files[found.file_index].cells[found.cell_index].where
+                 for task, found in loaded.found.items() if found.file_index == 0})
+    lesson_files = [submission.read_lesson(LESSONS[stem], file)
+                    for stem, file in submission.find_lesson_files(path).items()]
+    held = {t.id for f in lesson_files for t in tasks_of(f.lesson.stem)}
+    return held, {task: cell.where for f in lesson_files for cell in f.cells for task in cell.tasks}
+
+
+def _above(where: str, upto: int) -> bool:
+    number = _CELL_NUMBER.search(where)
+    return number is None or int(number[1]) < upto
 
 
 def _is_id(word: str) -> bool:

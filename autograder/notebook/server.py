@@ -85,7 +85,8 @@ def _grade(line: str, child, started: float) -> dict:
         return {"ok": False, "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the grader must answer; the kernel shows why
         return {"ok": False, "error": f"the grader failed: {type(exc).__name__}: {exc}"}
-    data = {**result.to_json(), "seed": result.seed, "flags": result.flags, "crashed": result.crashed}
+    data = {**result.to_json(), "seed": result.seed, "flags": result.flags, "crashed": result.crashed,
+            "notes": list(getattr(result, "notes", []))}
     return {"ok": True, "result": data, "seconds": round(time.monotonic() - started, 3)}
 
 

@@ -22,6 +22,7 @@ from autograder.notebook.locate import Executions
 from autograder.notebook.selection import UNKNOWN
 from autograder.tasks import LESSONS, TASKS, lesson_for_filename
 
+NEIGHBOUR_BYTES = 16 * 2**20  # a lesson is far smaller; anything larger is not one
 UNSAVED = ("{count} cell{s} you ran after the last save ({saved}) {are} not in {name}: save the "
            "notebook (Ctrl+S / Cmd+S) and run %check again to grade {them}")
 FROM_HISTORY = "the {count} cells this kernel ran, in the order they ran, as {names}"
@@ -96,10 +97,13 @@ def _position(notebook, current) -> int | None:
 
 
 def _copy_neighbours(real: Path, folder: Path) -> None:
+    """The notebooks and modules beside it (what it may import), not other copies of it."""
     own = lesson_for_filename(real.name)
     for neighbour in real.parent.iterdir():
-        lesson = lesson_for_filename(neighbour.name)
-        if lesson and lesson != own and neighbour.is_file():
+        if (neighbour.suffix in (".py", ".ipynb") and not neighbour.name.startswith(".")
+                and neighbour.stem != real.stem and neighbour.is_file()
+                and (own is None or lesson_for_filename(neighbour.name) != own)
+                and neighbour.stat().st_size <= NEIGHBOUR_BYTES):
             shutil.copy(neighbour, folder / neighbour.name)
 
 
