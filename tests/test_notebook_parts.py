@@ -130,14 +130,16 @@ def test_the_copy_keeps_the_name_brings_the_lessons_beside_it_and_takes_cells_as
     saved = nbformat.read(str(real), as_version=4)
     os.utime(real, (time.time() - 60, time.time() - 60))
     executions = locate.Executions()
-    executions.cells = [_ran("def relu(x): return x.clamp_min(0.)", saved.cells[1].id),  # edited, run, not saved
+    executions.cells = [_ran("import numpy", saved.cells[0].id, when=time.time() - 120),  # the file is newer
+                        _ran("def relu(x): return x.clamp_min(0.)", saved.cells[1].id),  # edited, run, not saved
                         _ran("%check", saved.cells[2].id)]
     taken = snapshot.from_notebook(real, executions, tmp_path / "copy")
     assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["02_fully_connected.ipynb", "helpers.py", "l01_matmul.py"]
     graded = nbformat.read(str(taken.path), as_version=4)
-    assert graded.cells[1].source == "def relu(x): return x.clamp_min(0.)"
+    assert [c.source for c in graded.cells] == ["import torch", "def relu(x): return x.clamp_min(0.)", "%check"]
     assert taken.upto == 3 and taken.notes == []
     assert taken.graded.startswith("02_fully_connected.ipynb as saved at ")
+    assert taken.graded.endswith(", with 1 cell as you ran it since")
 
 
 def test_cells_run_after_the_save_that_the_file_lacks_are_named(tmp_path):
@@ -178,7 +180,7 @@ def test_the_cells_run_are_recorded_with_their_ids_and_the_one_running_is_curren
     executions.record(SimpleNamespace(raw_cell="hidden", store_history=False, silent=True, cell_id=None))
     executions.record(SimpleNamespace(raw_cell="x = 2", store_history=True, silent=False, cell_id="a"))
     assert [e.source for e in executions.cells] == ["%load_ext autograder", "x = 1", "x = 2"]
-    assert executions.latest_by_id() == {"a": "x = 2"} and executions.current.source == "x = 2"
+    assert executions.latest_by_id()["a"].source == "x = 2" and executions.current.source == "x = 2"
 
 
 # -- what is shown -----------------------------------------------------------------

@@ -50,8 +50,8 @@ class Executions:
         """The cell running now (the one that asked for a check)."""
         return self.cells[-1] if self.cells else None
 
-    def latest_by_id(self) -> dict[str, str]:
-        return {e.cell_id: e.source for e in self.cells if e.cell_id}
+    def latest_by_id(self) -> dict[str, Execution]:
+        return {e.cell_id: e for e in self.cells if e.cell_id}
 
 
 def notebook_file(namespace: dict) -> tuple[Path | None, str]:

@@ -1,7 +1,7 @@
 """The notebook as it stands, written to a private folder for the grader to read.
 
 The saved file is the base, with two corrections from what the kernel saw: a cell the
-kernel ran since (same cell id) counts as it ran, and cells run after the last save that
+kernel ran after the save (same cell id) counts as it ran, and cells run after the last save that
 are not in the file are named, with what to do. Where no notebook is found, the cells this
 kernel ran are graded instead, in the order they ran. The copy keeps the notebook's file
 name, and the lessons beside it come along (lesson 02 imports lesson 01), as they would
@@ -59,12 +59,13 @@ def from_notebook(real: Path, executions: Executions, folder: Path) -> Snapshot:
     saved = real.stat().st_mtime
     notebook = nbformat.read(str(real), as_version=4)
     ran = executions.latest_by_id()
-    known_ids = set()
+    known_ids, changed = set(), 0
     for cell in notebook.cells:
-        cell_id = cell.get("id")
-        if cell.cell_type == "code" and cell_id in ran:
-            cell.source = ran[cell_id]
-            known_ids.add(cell_id)
+        latest = ran.get(cell.get("id"))
+        if cell.cell_type == "code" and latest is not None and latest.time > saved:  # else the file is newer
+            changed += _normal(cell.source) != _normal(latest.source)
+            cell.source = latest.source
+            known_ids.add(latest.cell_id)
     sources = {_normal(c.source) for c in notebook.cells if c.cell_type == "code"}
     current = executions.current
     unsaved = {_normal(e.source) for e in executions.cells
@@ -74,7 +75,10 @@ def from_notebook(real: Path, executions: Executions, folder: Path) -> Snapshot:
     _copy_neighbours(real, folder)
     copy = folder / real.name
     nbformat.write(notebook, str(copy))
-    snapshot = Snapshot(copy, f"{real.name} as saved at {_clock(saved)}", _position(notebook, current))
+    graded = f"{real.name} as saved at {_clock(saved)}"
+    if changed:
+        graded += f", with {changed} cell{'s' if changed > 1 else ''} as you ran {'them' if changed > 1 else 'it'} since"
+    snapshot = Snapshot(copy, graded, _position(notebook, current))
     if unsaved:
         many = len(unsaved) > 1
         snapshot.notes.append(UNSAVED.format(count=len(unsaved), s="s" if many else "", saved=_clock(saved),
