@@ -79,6 +79,7 @@ def _grade(line: str, child, started: float) -> dict:
         task_ids = choose(path, list(request.get("words") or []), request.get("upto"))
     except (SubmissionError, ValueError, KeyError, TypeError, OSError) as exc:
         return {"ok": False, "error": str(exc), "child_used": False}
+    child = _ready(child)
     try:
         result = grade(path, task_ids=task_ids, seed=request.get("seed"), child=child)
     except (SubmissionError, ValueError) as exc:
@@ -88,6 +89,19 @@ def _grade(line: str, child, started: float) -> dict:
     data = {**result.to_json(), "seed": result.seed, "flags": result.flags, "crashed": result.crashed,
             "notes": list(getattr(result, "notes", []))}
     return {"ok": True, "result": data, "seconds": round(time.monotonic() - started, 3)}
+
+
+def _ready(child):
+    """Wait for the child launched ahead to answer (its start has the start's time limit, not a
+    cell's); one that cannot start is dropped, and the grade starts its own."""
+    if child is None:
+        return None
+    try:
+        child.wait_ready()
+    except Exception:  # noqa: BLE001 - ChildFailure, or a box that failed: the grade tries afresh
+        child.close()
+        return None
+    return child
 
 
 def _launch_child():
