@@ -15,19 +15,20 @@ from autograder import enforcement, messages, reference, speed, submission
 from autograder.checking import CheckFailed, TaskContext, TaskError
 from autograder.checks import CHECKS
 from autograder.results import ERROR, FAILED, PASSED, CheckResult, SubmissionResult, TaskResult
-from autograder.runner import Session
+from autograder.runner import Child, Session
 from autograder.tasks import Task
 
 
 def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = None,
           progress: Callable[[TaskResult], None] | None = None,
-          aliases: dict[str, dict[str, str]] | None = None) -> SubmissionResult:
+          aliases: dict[str, dict[str, str]] | None = None, child: Child | None = None) -> SubmissionResult:
     """Grade a submission: a folder, or a single notebook or ``.py`` of any name.
 
     A file named for a lesson (``l02_fully_connected.py``, ``01_matmul.ipynb``) is graded
     for that lesson's tasks, with the files beside it importable (lesson 02 imports lesson
     01). Any other file, and a folder, is a whole submission: every task is looked for in
     it. ``aliases`` maps tasks to the names a submission uses (``locate.parse_aliases``).
+    ``child``: a child launched ahead that never ran code (the notebook's grader keeps one ready).
     """
     path = Path(path)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
@@ -35,7 +36,7 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     results: dict[str, TaskResult] = {}
     if any(speed.SPEED.get(t.id) and speed.SPEED[t.id].ratio for t in loaded.tasks):
         reference.warm_up()
-    with Session(loaded) as session:
+    with Session(loaded, child=child) as session:
         session.load()
         for task in loaded.tasks:
             result = grade_task(task, session, _task_seed(seed, task), results)

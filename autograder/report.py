@@ -55,9 +55,13 @@ def print_table(result: SubmissionResult, console: Console | None = None) -> Non
         console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     for flag in result.flags:
         console.print(f"flag for the instructor: {flag}", markup=False, highlight=False, soft_wrap=True)
+    console.print(score_line(result, "[bold]", "[/bold]"))
+
+
+def score_line(result: SubmissionResult, start: str = "", end: str = "") -> str:
     passed = sum(t.status == PASSED for t in result.tasks)
-    console.print(f"[bold]Score {_points(result.score)}/{_points(result.max_score)}[/bold]: "
-                  f"{passed} of {len(result.tasks)} tasks passed")
+    return (f"{start}Score {_points(result.score)}/{_points(result.max_score)}{end}: "
+            f"{passed} of {len(result.tasks)} tasks passed")
 
 
 def write_json(result: SubmissionResult, path: Path) -> None:

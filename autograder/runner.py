@@ -229,8 +229,8 @@ class Child:
 class Session:
     """A submission loaded into a child: cells run once, replayed after a restart."""
 
-    def __init__(self, submission: Submission, pooled: bool = True):
-        self.child = Child(pooled)
+    def __init__(self, submission: Submission, pooled: bool = True, child: Child | None = None):
+        self.child = child or Child(pooled)  # ``child``: one launched ahead, that never ran code
         self.submission = submission
         self.executed: list[dict] = []
         self.problems: dict[str, str] = {}  # task id -> why its cell did not run
