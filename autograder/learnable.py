@@ -3,7 +3,7 @@
 Drawn from a seed by the grader and, with the same seed, by the scenario in the child,
 so the two hold the same tensors without sending them across. Ten classes, each a
 random prototype in 784 dimensions plus unit noise, normalized to mean 0 and std 1:
-a 784-50-10 network trained for one epoch with SGD at lr 0.5 reaches 99% or more on
+a 784-50-10 network trained for one epoch with SGD at lr 0.5 reaches 98% or more on
 the validation set for every seed tried, an untrained one about 10%. Nothing here judges.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import torch
 
 N_IN, N_HIDDEN, N_CLASSES = 784, 50, 10
-N_TRAIN, N_VALID = 1000, 200  # neither a multiple of 64 nor of 128: short last batches
-SEPARATION = 0.25  # scale of the prototypes beside the unit noise
+N_TRAIN, N_VALID = 600, 200  # neither a multiple of 64 nor of 128: short last batches
+SEPARATION = 0.3  # scale of the prototypes beside the unit noise
 
 
 @dataclass(frozen=True)

