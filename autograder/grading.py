@@ -64,6 +64,7 @@ def grade_task(task: Task, session: Session, lesson_file: submission.LessonFile,
     context = TaskContext(task, session, seed)
     context.trace_all = enforcement.wants_trace(task.id)
     try:
+        enforcement.check_source_first(context, lesson_file)
         CHECKS[task.id](context)  # shape -> dtype -> values -> side effects -> gradients
         enforcement.check_rules(context, lesson_file)
         speed.check(context)
