@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from autograder import learnable, messages, standins
 from autograder.checks import check
-from autograder.checks.lesson03 import BS, expect_learned, measure, number, trained_weights
+from autograder.checks.training import BS, expect_learned, measure, number, trained_weights
 
 TRAIN_EVENTS = ["begin_batch", "after_pred", "after_loss", "after_backward", "after_step", "after_batch"]
 VALID_EVENTS = ["begin_batch", "after_pred", "after_loss", "after_batch"]
