@@ -201,10 +201,12 @@ FULLY_CONNECTED_02 = [
 
 # Lesson 03's validation averages, weighted by batch size (the contract; exact with a
 # short last batch), and the course's own mean of the batches' means (fails 3.14).
-WEIGHTED_AVERAGES = ("        nv = len(valid_dl.dataset)\n"
-                     "    return tot_loss/nv, tot_acc/nv")
-BATCH_COUNT_AVERAGES = ("        nv = len(valid_dl)\n"
-                        "    return tot_loss/nv, tot_acc/nv")
+WEIGHTED_AVERAGES = ("                tot_loss += loss_func(pred, yb) * len(yb)\n"
+                     "                tot_acc  += accuracy (pred,yb) * len(yb)\n"
+                     "        nv = len(valid_dl.dataset)")
+BATCH_COUNT_AVERAGES = ("                tot_loss += loss_func(pred, yb)\n"
+                        "                tot_acc  += accuracy (pred,yb)\n"
+                        "        nv = len(valid_dl)")
 
 MINIBATCH_03 = [
     md("# Minibatch training"),
@@ -285,9 +287,7 @@ MINIBATCH_03 = [
     "            loss.backward()\n            opt.step()\n            opt.zero_grad()\n\n"
     "        model.eval()\n        with torch.no_grad():\n            tot_loss,tot_acc = 0.,0.\n"
     "            for xb,yb in valid_dl:\n                pred = model(xb)\n"
-    "                tot_loss += loss_func(pred, yb) * len(yb)\n"
-    "                tot_acc  += accuracy (pred,yb) * len(yb)\n"
-    f"{WEIGHTED_AVERAGES}",
+    f"{WEIGHTED_AVERAGES}\n    return tot_loss/nv, tot_acc/nv",
     "#export\ndef get_dls(train_ds, valid_ds, bs, **kwargs):\n"
     "    return (DataLoader(train_ds, batch_size=bs, shuffle=True, **kwargs),\n"
     "            DataLoader(valid_ds, batch_size=bs*2, **kwargs))",
