@@ -23,15 +23,28 @@ def check_rules(t: TaskContext, loaded: submission.Submission) -> None:
     if rule is None:
         return
     function = t.task.names[0]
-    display = loaded.display(t.task.id)
-    definitions, module = submission.task_definitions(loaded, t.task)
-    for violation in _forbidden_first(rules.static_violations(t.task.id, definitions, module)):
-        raise CheckFailed("rules", f"{violation.message(function, display)} {VALUES_FINE}")
+    check_source(t, loaded, VALUES_FINE)
     calls = [call for trace in t.traces for call in trace["calls"]]
     if t.traces:  # what the task's code really called, however it reached torch
         for violation in _forbidden_first(rules.traced_violations(t.task.id, calls)):
-            raise CheckFailed("rules", f"{violation.message(function, display)} {VALUES_FINE}")
+            raise CheckFailed("rules", f"{violation.message(function, loaded.display(t.task.id))} {VALUES_FINE}")
     t.passed.append("rules")
+
+
+def check_source(t: TaskContext, loaded: submission.Submission, note: str = "") -> None:
+    """The static half alone: what the task's source uses, read without running it."""
+    function = t.task.names[0]
+    definitions, module = submission.task_definitions(loaded, t.task)
+    for violation in _forbidden_first(rules.static_violations(t.task.id, definitions, module)):
+        raise CheckFailed("rules", " ".join(filter(None, [violation.message(function, loaded.display(t.task.id)),
+                                                          note])))
+
+
+def check_source_first(t: TaskContext, loaded: submission.Submission) -> None:
+    """For tasks whose forbidden calls are slow to run (``Rule.source_first``), before the values."""
+    rule = rules.RULES.get(t.task.id)
+    if rule is not None and rule.source_first:
+        check_source(t, loaded)
 
 
 def _forbidden_first(violations):

@@ -62,6 +62,7 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
     context = TaskContext(task, session, seed)
     context.trace_all = enforcement.wants_trace(task.id)
     try:
+        enforcement.check_source_first(context, loaded)
         CHECKS[task.id](context)  # shape -> dtype -> values -> side effects -> gradients
         enforcement.check_rules(context, loaded)
         speed.check(context)

@@ -46,6 +46,27 @@ HINTS = {
     "numpy_returned": "Hint: convert the numpy arrays to tensors (`torch.tensor(...)`).",
     "no_inner_dim_check": ("Hint: check that the inner dimensions agree (`assert ac == br`) before "
                            "multiplying."),
+    "overflow": ("Hint: exp of a large input overflows to inf. Subtract each row's maximum before "
+                 "exponentiating and add it back after the log: log(sum(exp(x))) = "
+                 "m + log(sum(exp(x - m)))."),
+    "nll_sign": "Hint: the result has the wrong sign: the loss is minus the mean log likelihood.",
+    "nll_sum": "Hint: the result is n times too large: take the mean over the rows, not the sum.",
+    "nll_loop": ("Hint: pick every row's target at once with integer-array indexing, "
+                 "input[range(n), target], instead of a Python loop over the rows."),
+    "accuracy_count": "Hint: that is the number of correct rows; accuracy is their fraction (`.mean()`).",
+    "in_place_update": ("Hint: update each parameter in place (`p -= p.grad * lr` under "
+                        "torch.no_grad()); `p = p - ...` only rebinds the name."),
+    "sgd_sign": "Hint: the step went uphill: subtract lr * grad from each parameter, don't add it.",
+    "generator_used_up": ("Hint: model.parameters() is a generator, used up after one pass; keep "
+                          "`list(params)` in __init__."),
+    "drops_last_batch": ("Hint: the last, shorter batch is missing: step through range(0, n, bs) and "
+                         "let the last slice be short."),
+    "same_shuffle": ("Hint: the order is the same in every pass: draw the permutation in __iter__, "
+                     "so each pass gets a new one."),
+    "batch_mean": ("Hint: that is the mean of the batches' means; the last batch is shorter, so weigh "
+                   "each batch by its size (sum loss * len(yb), divide by the number of rows)."),
+    "no_grad_validation": "Hint: run the validation loop inside `with torch.no_grad():`.",
+    "eval_mode": "Hint: call model.eval() before validating and model.train() before training.",
 }
 
 # Finding tasks in a submission (``locate``).

@@ -29,6 +29,9 @@ class Rule:
     forbidden: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     topic: str = ""  # why, for the student: "this task is about broadcasting"
+    # judge the source before running the task: its forbidden calls are slow to run (the
+    # first torch.optim optimizer imports torch._dynamo, seconds that would time a request out)
+    source_first: bool = False
 
 
 # NOTE: `outer` stays allowed: it is an elementwise product, and a matmul built from
@@ -41,6 +44,13 @@ _RELU = ("relu", "relu_", "relu6", "ReLU", "threshold", "threshold_", "hardtanh"
 _AUTOGRAD = ("torch.autograd", "torch.func", "functorch", "backward", "grad", "requires_grad",
              "requires_grad_", "retain_grad", "enable_grad")
 _BY_HAND = Rule(_AUTOGRAD, topic="this task is about computing gradients by hand")
+_SOFTMAX = ("log_softmax", "softmax", "logsumexp", "cross_entropy", "nll_loss", "LogSoftmax", "Softmax",
+            "CrossEntropyLoss", "NLLLoss")
+_CROSS_ENTROPY = Rule(_SOFTMAX, topic="this task is about building cross entropy yourself")
+# NOTE: 3.5 may use PyTorch's logsumexp: the student built it in 3.4 (the course does so).
+_AFTER_LOGSUMEXP = Rule(tuple(c for c in _SOFTMAX if c != "logsumexp"), topic=_CROSS_ENTROPY.topic)
+_OWN_OPTIMIZER = Rule(("torch.optim",), topic="this task is about updating the parameters yourself",
+                      source_first=True)
 
 RULES: dict[str, Rule] = {
     "1.2": Rule(_MATMUL, topic="this task is about three plain Python loops"),
@@ -54,6 +64,11 @@ RULES: dict[str, Rule] = {
     "2.6": Rule(required=("kaiming_normal_",), topic="this task is about using PyTorch's own init"),
     "2.8": Rule(("mse_loss", "MSELoss"), topic="this task is about writing mse yourself"),
     **{f"2.{n}": _BY_HAND for n in range(9, 18)},
+    **{f"3.{n}": _CROSS_ENTROPY for n in range(1, 5)},
+    "3.5": _AFTER_LOGSUMEXP,
+    "3.7": _OWN_OPTIMIZER,
+    "3.9": _OWN_OPTIMIZER,
+    "3.13": Rule(("torch.utils.data",), topic="this task is about writing the data loader yourself"),
 }
 
 _REQUIRED_NAMES = {"einsum": "torch.einsum", "clamp_min": "Tensor.clamp_min",

@@ -258,3 +258,6 @@ def timed_round(namespace, kind, name, inputs):
     run = TIMED[kind]
     for args in inputs:
         run(namespace, name, args)
+
+
+from autograder import callback_scenarios, training_scenarios  # noqa: E402,F401  (registration)

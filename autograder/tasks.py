@@ -48,10 +48,13 @@ LESSONS: dict[str, Lesson] = {
         Lesson("00", "l00_exports"),
         Lesson("01", "l01_matmul"),
         Lesson("02", "l02_fully_connected"),
+        Lesson("03", "l03_minibatch_training"),
+        Lesson("04", "l04_callbacks"),
     )
 }
 
 _L0, _L1, _L2 = "l00_exports", "l01_matmul", "l02_fully_connected"
+_L3, _L4 = "l03_minibatch_training", "l04_callbacks"
 
 
 def _task(id, name, lesson, *defines, **kwargs) -> Task:
@@ -89,6 +92,30 @@ TASKS: dict[str, Task] = {
         _task("2.16", "Relu, Lin, Mse, Model on Module", _L2,
               ("Relu", 2), ("Lin", 2), ("Mse", 2), ("Model", 2), depends=("2.15",)),
         _task("2.17", "Lin (fast weight gradient)", _L2, ("Lin", 3), depends=("2.15",)),
+        _task("3.1", "log_softmax", _L3, ("log_softmax", 1)),
+        _task("3.2", "nll", _L3, "nll"),
+        _task("3.3", "log_softmax (log of a quotient)", _L3, ("log_softmax", 2)),
+        _task("3.4", "logsumexp", _L3, "logsumexp"),
+        _task("3.5", "log_softmax (logsumexp)", _L3, ("log_softmax", 3)),
+        _task("3.6", "accuracy", _L3, "accuracy"),
+        _task("3.7", "fit (plain SGD)", _L3, ("fit", 1)),
+        _task("3.8", "DummyModule", _L3, "DummyModule"),
+        _task("3.9", "Optimizer", _L3, "Optimizer"),
+        _task("3.10", "Dataset", _L3, "Dataset"),
+        _task("3.11", "Sampler", _L3, "Sampler"),
+        _task("3.12", "collate", _L3, "collate"),
+        _task("3.13", "DataLoader", _L3, ("DataLoader", 2)),
+        _task("3.14", "fit (with validation)", _L3, ("fit", 3)),
+        _task("3.15", "get_dls", _L3, "get_dls", depends=("3.11", "3.12", "3.13")),
+        _task("4.1", "DataBunch", _L4, "DataBunch"),
+        _task("4.2", "Learner", _L4, "Learner"),
+        _task("4.3", "camel2snake", _L4, "camel2snake"),
+        _task("4.4", "Callback", _L4, ("Callback", 2)),
+        _task("4.5", "TrainEvalCallback", _L4, "TrainEvalCallback", depends=("4.4",)),
+        _task("4.6", "listify", _L4, "listify"),
+        _task("4.7", "Runner", _L4, "Runner"),
+        _task("4.8", "AvgStats", _L4, "AvgStats"),
+        _task("4.9", "AvgStatsCallback", _L4, "AvgStatsCallback", depends=("4.4",)),
     )
 }
 

@@ -25,6 +25,8 @@ import torch
 import torch.autograd.functional
 import torch.func
 import torch.nn.init
+import torch.optim
+import torch.utils.data
 from torch.overrides import TorchFunctionMode
 
 _HERE = (lambda: None).__code__.co_filename
@@ -44,6 +46,11 @@ def _watched() -> dict[CodeType, str]:
             code = getattr(value, "__code__", None)
             if not name.startswith("_") and code is not None and code.co_name == name:
                 watched[code] = f"{module.__name__}.{name}"  # "torch.nn.init.kaiming_normal_"
+    for module in (torch.optim, torch.utils.data):  # building one of their classes: its own __init__
+        for name, value in vars(module).items():
+            code = getattr(vars(value).get("__init__"), "__code__", None) if isinstance(value, type) else None
+            if not name.startswith("_") and code is not None:
+                watched.setdefault(code, f"{module.__name__}.{name}")  # "torch.optim.SGD"
     return watched
 
 

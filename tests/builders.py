@@ -52,8 +52,9 @@ def task_ids(lesson: str) -> list[str]:
     return [t.id for t in tasks_of(lesson)]
 
 
-def copy_lessons(folder: Path, upto: str = "l02_fully_connected", source: Path = SOLUTIONS) -> Path:
-    """Copy the reference lesson files up to and including ``upto`` (what it imports)."""
+def copy_lessons(folder: Path, upto: str | None = None, source: Path = SOLUTIONS) -> Path:
+    """Copy the reference lesson files up to and including ``upto`` (what it imports); all
+    of them by default."""
     folder.mkdir(parents=True, exist_ok=True)
     for stem in LESSONS:
         shutil.copy(source / LESSONS[stem].filename, folder / LESSONS[stem].filename)

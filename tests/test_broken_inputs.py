@@ -32,7 +32,8 @@ def lesson_02_with(folder, task_id, code):
 
 @submissions.register
 def notebook_of_invalid_json(folder):
-    copy_lessons(folder, upto=L01)
+    copy_lessons(folder)
+    (folder / f"{L02}.py").unlink()
     (folder / "02_fully_connected.ipynb").write_text('{"cells": [{"cell_type": "code", "source": ')
     return folder
 

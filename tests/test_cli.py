@@ -78,10 +78,10 @@ def test_release_check_is_clean_on_the_repository():
     assert completed.returncode == 0, completed.stdout
 
 
-def test_tasks_lists_all_27():
+def test_tasks_lists_all_51():
     completed = run("tasks")
     assert completed.returncode == 0
-    assert len(completed.stdout.strip().splitlines()) == 27
+    assert len(completed.stdout.strip().splitlines()) == 51
 
 
 def test_doctor_names_every_layer():

@@ -53,6 +53,8 @@ def test_wire_refuses_a_non_dict():
     ("class A: pass", True),
     ("TOL = 1e-3", True),
     ("test_eq = partial(test, cmp=operator.eq)", True),
+    ("_camel_re1 = re.compile('(.)([A-Z][a-z]+)')", True),
+    ("pattern = re.compile(input())", False),
     ("x_train = get_data()", False),
     ("print('hi')", False),
     ("plt.imshow(x)", False),

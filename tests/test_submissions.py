@@ -11,7 +11,9 @@ from autograder.tasks import TASKS
 from builders import (
     EXERCISES, SOLUTIONS, Submissions, assert_outcome, by_id, copy_lessons, describe, task_ids,
 )
-from course_notebooks import FIRST_LIN_W_GRAD, THIRD_LIN_W_GRAD, write_course_notebooks
+from course_notebooks import (
+    BATCH_COUNT_AVERAGES, FIRST_LIN_W_GRAD, THIRD_LIN_W_GRAD, WEIGHTED_AVERAGES, write_course_notebooks,
+)
 
 ALL_TASKS = list(TASKS)
 submissions = Submissions()
@@ -49,6 +51,12 @@ def course_notebooks_first_lin_w_grad_transposed(folder):
 def course_notebooks_third_lin_w_grad_transposed(folder):
     broken = THIRD_LIN_W_GRAD.replace("inp.t() @ out.g", "out.g.t() @ inp")
     return write_course_notebooks(folder, {THIRD_LIN_W_GRAD: broken}) / "02_fully_connected.ipynb"
+
+
+@submissions.register
+def course_notebooks_averaging_batch_means(folder):
+    changed = write_course_notebooks(folder, {WEIGHTED_AVERAGES: BATCH_COUNT_AVERAGES})
+    return changed / "03_minibatch_training.ipynb"
 
 
 PLAIN_MODULE_01 = '''\
@@ -149,7 +157,7 @@ def plain_module_01(folder):
 def test_reference_solutions_score_full_marks(graded):
     result = graded(reference)
     assert_outcome(result, {}, ALL_TASKS)
-    assert result.score == result.max_score == 27
+    assert result.score == result.max_score == len(TASKS) == 51
 
 
 def test_untouched_exercises_score_zero(graded):
@@ -164,7 +172,13 @@ def test_untouched_exercises_score_zero(graded):
 def test_course_style_notebooks_score_full_marks(graded):
     result = graded(course_notebooks)
     assert_outcome(result, {}, ALL_TASKS)
-    assert result.score == result.max_score == 27
+    assert result.score == result.max_score == 51
+
+
+def test_the_course_mean_of_batch_means_costs_3_14_only(graded):
+    result = graded(course_notebooks_averaging_batch_means)
+    assert_outcome(result, {"3.14": FAILED}, task_ids("l03_minibatch_training"))
+    assert "weigh each batch by its size" in by_id(result)["3.14"].message
 
 
 def test_a_bug_in_the_first_lin_costs_2_13_only(graded):
