@@ -26,6 +26,7 @@ class TaskResult:
     status: str
     message: str = ""
     checks: list[CheckResult] = field(default_factory=list)
+    measures: dict[str, float] = field(default_factory=dict)  # e.g. speed_ratio, for the class report
 
     @property
     def score(self) -> float:

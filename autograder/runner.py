@@ -28,6 +28,7 @@ from autograder.warm import START_ERRORS, START_TIMEOUT, Warm, child_env
 
 CELL_TIMEOUT = 10.0
 SCENARIO_TIMEOUT = 10.0
+waited = {"seconds": 0.0}  # time this process spent waiting on children's replies (phase timing)
 
 
 class ChildFailure(Exception):
@@ -161,7 +162,8 @@ class Child:
     def request(self, message: dict, timeout: float) -> dict:
         if not self.running:
             self.start()
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         try:
             self._send(message, deadline)
             return wire.read_message(self.reply_read, deadline=deadline)
@@ -172,6 +174,8 @@ class Child:
             reason = self._death_reason() or str(exc)
             self.stop()
             raise ChildFailure(reason) from None
+        finally:
+            waited["seconds"] += time.monotonic() - started
 
     def _send(self, message: dict, deadline: float) -> None:
         """Write a request, never blocking past ``deadline``: a stopped or hostile child can
