@@ -154,6 +154,8 @@ def _read_nbgrader(student_folder: Path) -> dict[str, bytes]:
     origin: dict[str, str] = {}
     for assignment in sorted(p for p in student_folder.iterdir() if p.is_dir() and not _skipped(p.name)):
         for name, content in _read_folder(assignment, student_folder.name).items():
+            if name in files and PurePosixPath(name).suffix.lower() not in SUBMISSION_SUFFIXES:
+                continue  # nbgrader's timestamp.txt and the like: the first is kept
             if name in files:
                 raise EntryError(SAME_FILE_TWICE.format(entry=student_folder.name, name=name,
                                                         first=origin[name], second=assignment.name))

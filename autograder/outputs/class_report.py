@@ -16,8 +16,8 @@ from autograder.outputs import feedback, plots
 from autograder.results import PASSED
 
 FILENAME = "report.html"
-_PREFIX = re.compile(r"^Task [\w.]+ \([^)]*\): ")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?")
+_PREFIX = re.compile(r"^Task [\w.]+ \(.*?\): ")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w])")
 _EDIT = re.compile(r" Edit [^.]* in [^ ]+\.$")
 RULE_CHECKS = {"rules"}
 SPEED_CHECKS = {"speed"}

@@ -17,7 +17,6 @@ LABEL = {PASSED: "passed", ERROR: "could not be graded"}
 UNGRADED = "Your submission could not be graded: {error}"
 ALL_PASSED = "Every task passed. Well done."
 SEED = "Inputs were drawn with seed {seed}; grading again with this seed repeats them exactly."
-NOT_FOUND = "not found"
 
 
 def _points(value: float) -> str:
@@ -26,7 +25,7 @@ def _points(value: float) -> str:
 
 def _rows(record: StudentRecord) -> list[tuple[str, str, str, str, str]]:
     return [(t.id, t.name, LABEL.get(t.status, "failed"), f"{_points(t.score)}/{_points(t.max_score)}",
-             location(t) or ("" if t.status == PASSED else NOT_FOUND)) for t in record.result.tasks]
+             location(t)) for t in record.result.tasks]
 
 
 def _summary(record: StudentRecord) -> str:

@@ -64,14 +64,17 @@ def speed_ratio(report: ClassReport, limits: dict[str, float]) -> bytes | None:
     if not task_ids:
         return None
     figure, axes = _figure()
+    highest = max(limits.values(), default=1.0)
     for position, task_id in enumerate(task_ids):
         ratios = [measures(r.task(task_id))["speed_ratio"] for r in report.graded
                   if r.task(task_id) is not None and "speed_ratio" in measures(r.task(task_id))]
         spread = [position + 0.25 * ((i % 5) - 2) / 2 for i in range(len(ratios))]
         axes.scatter(spread, ratios, s=18, alpha=0.7, color="#4c78a8")
+        highest = max([highest, *ratios])
         if task_id in limits:
             axes.hlines(limits[task_id], position - 0.4, position + 0.4, colors="#e45756", linestyles="dashed")
-    axes.set_yscale("log")
+    axes.set_ylim(0, highest * 1.1)
+    axes.axhline(1.0, color="#999999", linewidth=0.8)
     axes.set_xticks(range(len(task_ids)), task_ids)
     axes.set_ylabel("time / reference's time")
     axes.set_title("Speed ratio per task (dashed: the limit)")
