@@ -222,8 +222,11 @@ class Child:
             os.close(fd)
 
     def close(self) -> None:
-        """Stop the child and its server, and remove the scratch folder."""
+        """Stop the child and its server (or give a submission's server back to the pool for
+        the next submission), and remove the scratch folder."""
         self.stop()
+        if self.warm and self.pooled and self._scratch is None and warm_start.pool.give_back(self.warm):
+            self.warm = None
         self._close_warm()
         if self._scratch:
             self._scratch.cleanup()
