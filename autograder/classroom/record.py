@@ -67,6 +67,7 @@ class StudentRecord:
             data["result"] = {"score": self.result.score, "max_score": self.result.max_score,
                               "path": self.result.path, "crashed": self.result.crashed,
                               "flags": list(self.result.flags),
+                              "notes": list(getattr(self.result, "notes", [])),
                               "tasks": [task_to_json(t) for t in self.result.tasks]}
         return data
 
@@ -78,6 +79,8 @@ class StudentRecord:
             result = SubmissionResult(tasks=[task_from_json(t) for t in stored["tasks"]],
                                       path=stored.get("path", ""), seed=data.get("seed"),
                                       crashed=stored.get("crashed", ""), flags=list(stored.get("flags", [])))
+            if stored.get("notes"):
+                result.notes = list(stored["notes"])
         return cls(student=data["student"], source=data.get("source", ""),
                    content_hash=data.get("content_hash", ""), seed=data.get("seed", 0), result=result,
                    error=data.get("error", ""), seconds=dict(data.get("seconds", {})))

@@ -85,5 +85,7 @@ def _relative_to(record: StudentRecord, root: Path) -> None:
     """Messages name the student's own files ("l01_matmul.py"), not the worker's folder."""
     record.result.path = record.source
     record.result.flags = [_clean(flag, root) for flag in record.result.flags]
+    if getattr(record.result, "notes", None):
+        record.result.notes = [_clean(note, root) for note in record.result.notes]
     for task in record.result.tasks:
         task.message = _clean(task.message, root)

@@ -51,8 +51,8 @@ def markdown(record: StudentRecord) -> str:
         if location(task):
             lines += [f"Found at {location(task)}.", ""]
         lines += [task.message, ""]
-    for flag in record.result.flags:
-        lines += [f"- Note: {flag}"]
+    for note in [*getattr(record.result, "notes", []), *record.result.flags]:
+        lines += [f"- Note: {note}"]
     lines += ["", SEED.format(seed=record.seed), ""]
     return "\n".join(lines)
 
@@ -87,7 +87,8 @@ def render_html(record: StudentRecord) -> str:
         where = f'<p class="small">Found at {escape(location(task))}.</p>' if location(task) else ""
         body.append(f'<section><h3 class="{escape(task.status)}">Task {escape(task.id)}: {escape(task.name)}</h3>'
                     f"{where}<pre>{escape(task.message)}</pre></section>")
-    if record.result.flags:
-        body.append("<ul>" + "".join(f"<li>Note: {escape(flag)}</li>" for flag in record.result.flags) + "</ul>")
+    notes = [*getattr(record.result, "notes", []), *record.result.flags]
+    if notes:
+        body.append("<ul>" + "".join(f"<li>Note: {escape(note)}</li>" for note in notes) + "</ul>")
     body.append(f'<p class="small">{escape(SEED.format(seed=record.seed))}</p>')
     return page(f"Feedback: {record.student}", body)
