@@ -29,7 +29,8 @@ START_TIMEOUT = 120.0  # importing torch on a busy machine
 SPARES_ENV = "AUTOGRADER_SPARES"
 REUSE_ENV = "AUTOGRADER_REUSE"  # "0": a server serves one submission only
 REUSE_LIMIT = 50  # submissions one server serves in turn before it is replaced
-PRELOAD = ("torch", "autograder.child", "autograder.tracing")
+# matplotlib.pyplot: course notebooks import it (about 3 s, each child again without this)
+PRELOAD = ("torch", "autograder.child", "autograder.tracing", "matplotlib.pyplot")
 broken = ""  # why warm servers failed to fork in this process, once a fresh one did
 # what starting a server or a child can raise: each means "try another way", never a crash
 START_ERRORS = (forkserver.ForkServerError, sandbox.SandboxError, OSError, subprocess.SubprocessError)
@@ -38,6 +39,7 @@ START_ERRORS = (forkserver.ForkServerError, sandbox.SandboxError, OSError, subpr
 def child_env(scratch: str) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch,
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           "MPLBACKEND": "Agg",  # nothing is shown: no display backend to probe
            "PYTHONPATH": _PACKAGE_PARENT}
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine-specific BLAS fixes
         if name in os.environ:
