@@ -41,7 +41,8 @@ def test_every_kind_of_entry_is_one_student(tmp_path):
     _zip(tmp_path / "di.zip", {"di/l01_matmul.py": LESSON.encode(), "di/sub/notes.txt": b"x"})
     (tmp_path / "notes.txt").write_text("not a submission")
     (tmp_path / ".hidden").mkdir()
-    found = entries.find_entries(tmp_path)
+    (tmp_path / "results").mkdir()  # the run's own output, inside the class folder
+    found = entries.find_entries(tmp_path, exclude=tmp_path / "results")
     assert [e.student for e in found] == ["ada", "bo", "cy", "di"]
     jobs = {e.student: entries.read_job(e) for e in found}
     assert set(jobs["ada"].files) == {"l01_matmul.py"}  # checkpoints are not the submission
@@ -215,3 +216,35 @@ def test_a_folder_is_replaced_whole_and_partials_are_cleared(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) != []
     files.remove_partials(tmp_path)
     assert sorted(os.listdir(tmp_path)) == ["ada", "gradebook.csv"]
+
+
+def test_grade_needs_json_or_out_and_never_both(tmp_path, capsys):
+    from autograder.cli import main
+
+    assert main(["grade", str(tmp_path)]) == 2
+    assert "--json FILE to grade one submission, or --out FOLDER" in capsys.readouterr().err
+    assert main(["grade", str(tmp_path), "--out", str(tmp_path / "o"), "--json", str(tmp_path / "x.json")]) == 2
+    assert main(["grade", str(tmp_path), "--out", str(tmp_path / "o")]) == 2  # an empty class
+    assert "holds no submissions" in capsys.readouterr().err
+    assert main(["grade", str(tmp_path), "--out", str(tmp_path / "o"), "--executor", "dask"]) == 2
+    assert "needs --scheduler" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_shows_count_rate_and_time_left_or_plain_lines(report, terminal):
+    from rich.console import Console
+
+    from autograder.classroom.progress import ClassProgress
+
+    stream = io.StringIO()
+    progress = ClassProgress(Console(file=stream, force_terminal=terminal, width=150))
+    progress.start(total=4, kept=1)
+    for record in report.records[1:]:
+        progress.advance(record)
+    progress.close()
+    text = stream.getvalue()
+    assert "1 of 4 students already graded" in text
+    if terminal:
+        assert "4/4" in text and "/min" in text and "ETA" in text
+    else:
+        assert "[2/4] bo: 1/3 (1.5 s)" in text and "[4/4] dee: not graded (dee.zip" in text

@@ -69,8 +69,9 @@ def student_seed(class_seed: int, student: str) -> int:
     return zlib.crc32(f"{class_seed}:{student}".encode()) & 0x7FFFFFFF
 
 
-def find_entries(class_dir: Path) -> list[Entry]:
-    """One entry per student, sorted by name; nbgrader's ``submitted/`` layout too."""
+def find_entries(class_dir: Path, exclude: Path | None = None) -> list[Entry]:
+    """One entry per student, sorted by name; nbgrader's ``submitted/`` layout too.
+    ``exclude``: a folder that is not a student (the results, written inside the class folder)."""
     class_dir = Path(class_dir)
     if not class_dir.is_dir():
         raise EntryError(f"{class_dir} is not a folder of submissions")
@@ -81,7 +82,10 @@ def find_entries(class_dir: Path) -> list[Entry]:
         return [Entry(p.name, p, nbgrader=True) for p in sorted(nbgrader.iterdir())
                 if p.is_dir() and not _skipped(p.name)]
     entries: dict[str, Entry] = {}
+    excluded = exclude.resolve() if exclude is not None else None
     for path in sorted(class_dir.iterdir()):
+        if path.resolve() == excluded:
+            continue
         if _skipped(path.name) or not (path.is_dir() or path.suffix.lower() in {".zip", *SUBMISSION_SUFFIXES}):
             continue
         student = safe_name(path.stem if path.is_file() else path.name)

@@ -37,7 +37,7 @@ def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: in
         raise ValueError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
     if executor == "dask" and not scheduler:
         raise ValueError(NO_SCHEDULER)
-    found = entries.find_entries(class_dir)
+    found = entries.find_entries(class_dir, exclude=out)
     if not found:
         raise ValueError(NO_STUDENTS.format(folder=class_dir))
     out.mkdir(parents=True, exist_ok=True)
