@@ -23,9 +23,18 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def _rows(record: StudentRecord) -> list[tuple[str, str, str, str, str]]:
+HEADERS = ("Task", "Name", "Result", "Points", "Where")
+
+
+def _rows(record: StudentRecord) -> list[tuple[str, ...]]:
+    """One row per task; the "Where" column only when the grader knows where tasks were found."""
+    where = any(location(t) for t in record.result.tasks)
     return [(t.id, t.name, LABEL.get(t.status, "failed"), f"{_points(t.score)}/{_points(t.max_score)}",
-             location(t)) for t in record.result.tasks]
+             *([location(t)] if where else [])) for t in record.result.tasks]
+
+
+def _headers(record: StudentRecord) -> tuple[str, ...]:
+    return HEADERS if any(location(t) for t in record.result.tasks) else HEADERS[:-1]
 
 
 def _summary(record: StudentRecord) -> str:
@@ -42,7 +51,8 @@ def markdown(record: StudentRecord) -> str:
     lines = [f"# Feedback for {record.student}", ""]
     if not record.graded:
         return "\n".join(lines + [UNGRADED.format(error=record.error), ""])
-    lines += [_summary(record), "", "| Task | Name | Result | Points | Where |", "|---|---|---|---|---|"]
+    headers = _headers(record)
+    lines += [_summary(record), "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in _rows(record)]
     to_fix = [t for t in record.result.tasks if t.status != PASSED]
     lines += ["", "## What to fix" if to_fix else ALL_PASSED, ""]
@@ -75,7 +85,7 @@ def render_html(record: StudentRecord) -> str:
     if not record.graded:
         return page(f"Feedback: {record.student}", body + [f"<p>{escape(UNGRADED.format(error=record.error))}</p>"])
     body.append(f"<p><strong>{escape(_summary(record))}</strong></p>")
-    body.append("<table><tr><th>Task</th><th>Name</th><th>Result</th><th>Points</th><th>Where</th></tr>")
+    body.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in _headers(record)) + "</tr>")
     for task, row in zip(record.result.tasks, _rows(record)):
         cells = [f"<td>{escape(value)}</td>" for value in row]
         cells[2] = f'<td class="{escape(task.status)}">{escape(row[2])}</td>'
