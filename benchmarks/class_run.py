@@ -6,6 +6,9 @@ taken out) and the kit's mutants (one in three students carries one), grades it 
 submissions per minute, seconds per submission amortized, the mean time of each phase
 (load: child start and the cells; run: waiting on children's replies during the checks;
 check: the grader's own work; report: writing the student's outputs) and the speed-up.
+It grades in the machine's sandbox mode: where the warm start is off (``autograder
+doctor``), every submission's child imports torch itself; ``AUTOGRADER_SANDBOX=off``
+shows what the warm start and its reuse across submissions save.
 """
 from __future__ import annotations
 
