@@ -38,6 +38,7 @@ class TaskContext:
         self.notes: list[str] = []  # said even when the task passes
         self.trace_all = False  # record the torch calls of every scenario (for the rules)
         self.traces: list[dict] = []
+        self.measures: dict[str, float] = {}  # numbers for the instructor (the speed ratio)
 
     # -- inputs -----------------------------------------------------------------
     def randn(self, *shape, scale: float = 1.0) -> torch.Tensor:

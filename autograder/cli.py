@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from autograder import report
+from autograder.classroom.entries import EntryError
 from autograder.submission import SubmissionError
 from autograder.tasks import TASKS
 
@@ -30,17 +31,45 @@ def check(args) -> int:
 
 
 def grade(args) -> int:
-    """Grade one submission (a lesson file or a folder) and write the JSON result.
+    """Grade one submission (--json) or a whole class (--out).
 
-    Exits non-zero when the score is below --pass-score (default: full marks), so CI
-    can fail the build on a failing grade.
+    One submission (a lesson file or a folder): write its JSON result; exit non-zero
+    when the score is below --pass-score (default: full marks), so CI can fail the build.
+    A class (a folder with one entry per student: a folder, a notebook, a .py, a .zip,
+    or nbgrader's submitted/<student>/<assignment>/): grade every student in --jobs
+    processes and write OUT/gradebook.csv, OUT/report.html and, per student,
+    results.json (Gradescope), feedback.md, feedback.html and junit.xml. A run started
+    again keeps every result whose submission did not change.
     Example: autograder grade submissions/alice --json results/alice.json
+    Example: autograder grade examples/class --out results --jobs 2
     """
+    if args.out is not None:
+        return _grade_class(args)
+    if args.json is None:
+        raise ValueError(NEEDS_OUTPUT)
     result = _grade(args)
     report.write_json(result, args.json)
     threshold = result.max_score if args.pass_score is None else args.pass_score
     Console(stderr=True).print(f"{result.path}: {result.score:g}/{result.max_score:g} -> {args.json}")
     return 0 if result.score >= threshold else 1
+
+
+NEEDS_OUTPUT = "give --json FILE to grade one submission, or --out FOLDER to grade a class"
+
+
+def _grade_class(args) -> int:
+    from autograder.classroom import grade_class
+
+    if args.json is not None or args.pass_score is not None:
+        raise ValueError("--json and --pass-score grade one submission; a class run (--out) writes OUT/")
+    report = grade_class(args.path, out=args.out, jobs=args.jobs, seed=args.seed, task_ids=args.task,
+                         executor=args.executor, scheduler=args.scheduler)
+    console = Console(stderr=True)
+    for record in report.ungraded:
+        console.print(f"not graded: {record.student}: {record.error}", markup=False, highlight=False, soft_wrap=True)
+    print(f"{len(report.graded)} of {len(report.records)} students graded; gradebook: {args.out / 'gradebook.csv'}")
+    print(f"report: {args.out / 'report.html'}")
+    return 0 if not report.ungraded else 1
 
 
 def release(args) -> int:
@@ -137,8 +166,13 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", type=Path, help="also write the JSON result here")
     sub = command("grade", grade)
     grading_options(sub)
-    sub.add_argument("--json", type=Path, required=True, help="where to write the JSON result")
-    sub.add_argument("--pass-score", type=float, help="lowest passing score (default: full marks)")
+    sub.add_argument("--json", type=Path, help="one submission: where to write the JSON result")
+    sub.add_argument("--pass-score", type=float, help="one submission: lowest passing score (default: full marks)")
+    sub.add_argument("--out", type=Path, help="a class: the folder for the gradebook, report and feedback")
+    sub.add_argument("--jobs", type=int, help="a class: submissions graded at once (default: one per core)")
+    sub.add_argument("--executor", choices=("local", "dask"), default="local",
+                     help="a class: local processes, or a Dask cluster (needs --scheduler)")
+    sub.add_argument("--scheduler", metavar="ADDRESS", help="a class: the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     sub = command("release", release)
     sub.add_argument("--solutions", type=Path, default=Path("solutions"))
     sub.add_argument("--exercises", type=Path, default=Path("exercises"))
@@ -152,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (SubmissionError, ValueError) as exc:
+    except (SubmissionError, ValueError, EntryError) as exc:
         print(f"autograder {args.command}: {exc}", file=sys.stderr)
         return 2
 

@@ -28,6 +28,7 @@ class TaskResult:
     message: str = ""
     checks: list[CheckResult] = field(default_factory=list)
     location: str = ""  # where the task was found: "01_matmul.ipynb, cell 26"
+    measures: dict[str, float] = field(default_factory=dict)  # e.g. speed_ratio, for the class report
 
     @property
     def score(self) -> float:

@@ -28,6 +28,7 @@ from autograder.warm import START_ERRORS, START_TIMEOUT, Warm, child_env
 
 CELL_TIMEOUT = 30.0  # a cell only imports and defines; imports (pyplot, IPython) are slow on a busy machine
 SCENARIO_TIMEOUT = 10.0
+waited = {"seconds": 0.0}  # time this process spent waiting on children's replies (phase timing)
 
 
 class ChildFailure(Exception):
@@ -161,7 +162,8 @@ class Child:
     def request(self, message: dict, timeout: float) -> dict:
         if not self.running:
             self.start()
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         try:
             self._send(message, deadline)
             return wire.read_message(self.reply_read, deadline=deadline)
@@ -172,6 +174,8 @@ class Child:
             reason = self._death_reason() or str(exc)
             self.stop()
             raise ChildFailure(reason) from None
+        finally:
+            waited["seconds"] += time.monotonic() - started
 
     def _send(self, message: dict, deadline: float) -> None:
         """Write a request, never blocking past ``deadline``: a stopped or hostile child can
@@ -218,8 +222,11 @@ class Child:
             os.close(fd)
 
     def close(self) -> None:
-        """Stop the child and its server, and remove the scratch folder."""
+        """Stop the child and its server (or give a submission's server back to the pool for
+        the next submission), and remove the scratch folder."""
         self.stop()
+        if self.warm and self.pooled and self._scratch is None and warm_start.pool.give_back(self.warm):
+            self.warm = None
         self._close_warm()
         if self._scratch:
             self._scratch.cleanup()

@@ -116,6 +116,7 @@ def check_ratio(t, limit: float) -> None:
         return
     with reference.lock:  # one timing at a time per reference child
         ratio = _ratio(t, baseline, *MEASURE[t.task.id])
+    t.measures["speed_ratio"] = round(ratio, 3)
     if ratio > limit:
         raise CheckFailed("speed (time)", f"median {ratio:.1f}× the reference's time (limit {limit:g}×)")
     t.passed.append("speed (time)")

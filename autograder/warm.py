@@ -1,7 +1,8 @@
 """Warm servers: each submission's children fork from a process that imported torch once.
 
 A ``Warm`` is a fork server (``sandbox.forkserver``) in a box of its own with its scratch
-folder; it serves one submission. The ``pool`` hands them out: a spare that is ready (or
+folder; it serves a submission, then (``pool.give_back``, its scratch folder emptied) the
+next one the same process grades, up to ``REUSE_LIMIT``. The ``pool`` hands them out: a spare that is ready (or
 already importing) when there is one, else a new one. From the second submission a
 process grades on, one spare is kept starting in the background (``AUTOGRADER_SPARES``
 sets how many; 0: none), and the command line ``prestart``\s the servers a grade will
@@ -14,6 +15,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing.util
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -25,7 +27,10 @@ from autograder.sandbox import forkserver
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
 START_TIMEOUT = 120.0  # importing torch on a busy machine
 SPARES_ENV = "AUTOGRADER_SPARES"
-PRELOAD = ("torch", "autograder.child", "autograder.tracing")
+REUSE_ENV = "AUTOGRADER_REUSE"  # "0": a server serves one submission only
+REUSE_LIMIT = 50  # submissions one server serves in turn before it is replaced
+# matplotlib.pyplot: course notebooks import it (about 3 s, each child again without this)
+PRELOAD = ("torch", "autograder.child", "autograder.tracing", "matplotlib.pyplot")
 broken = ""  # why warm servers failed to fork in this process, once a fresh one did
 # what starting a server or a child can raise: each means "try another way", never a crash
 START_ERRORS = (forkserver.ForkServerError, sandbox.SandboxError, OSError, subprocess.SubprocessError)
@@ -34,6 +39,7 @@ START_ERRORS = (forkserver.ForkServerError, sandbox.SandboxError, OSError, subpr
 def child_env(scratch: str) -> dict[str, str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch,
            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           "MPLBACKEND": "Agg",  # nothing is shown: no display backend to probe
            "PYTHONPATH": _PACKAGE_PARENT}
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine-specific BLAS fixes
         if name in os.environ:
@@ -48,6 +54,7 @@ class Warm:
         self._scratch = None if scratch else tempfile.TemporaryDirectory(prefix="autograder-")
         self.scratch = scratch or self._scratch.name
         self.server: forkserver.ForkServer | None = None
+        self.served = 0  # submissions served before the current one
         box = sandbox.Box(self.scratch)
         try:
             self.server = forkserver.ForkServer.launch(box, child_env(self.scratch), preload=PRELOAD,
@@ -72,8 +79,8 @@ class Warm:
 
 
 class _Pool:
-    """Warm servers made ahead of need (see the module docstring). A spare has imported
-    torch and never forked; each one serves one submission only."""
+    """Warm servers made ahead of need (see the module docstring), and servers given back
+    after a submission (``give_back``), which serve the next one this process grades."""
 
     def __init__(self):
         self.spares: list[Warm] = []
@@ -107,6 +114,26 @@ class _Pool:
             self.refill()
         return spare
 
+    def give_back(self, warm: Warm) -> bool:
+        """A server that served a submission serves the next one this process grades, with its
+        scratch folder emptied: each child is still forked into namespaces, a ``/tmp`` and a
+        ``/dev/shm`` of its own, and the scratch folder is read-only to children, so nothing a
+        child did reaches the next submission. Not kept: a server that is dead, was made under
+        other settings, or served ``REUSE_LIMIT`` submissions."""
+        server = warm.server
+        if (os.environ.get(REUSE_ENV, "1") == "0" or server is None or not server.alive()
+                or warm._scratch is None or warm.served + 1 >= REUSE_LIMIT
+                or server.box.layers != sandbox.detect()):
+            return False
+        try:
+            _empty(Path(warm.scratch))
+        except OSError:
+            return False
+        warm.served += 1
+        with self.lock:
+            self.spares.insert(0, warm)
+        return True
+
     def refill(self, wanted: int | None = None) -> None:
         with self.lock:
             missing = (self.wanted() if wanted is None else wanted) - len(self.spares)
@@ -123,6 +150,14 @@ class _Pool:
             spares, self.spares = self.spares, []
         for warm in spares:
             warm.close()
+
+
+def _empty(folder: Path) -> None:
+    for entry in folder.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 pool = _Pool()

@@ -319,3 +319,57 @@ def test_a_forked_child_sees_the_command_line_of_a_cold_one(child):
     argv = probe(child, "import sys\nreturn sys.argv")
     assert child.forked is not None
     assert argv[0].endswith("child.py") and len(argv) == 3 and all(a.isdigit() for a in argv[1:])
+
+
+def _two_submissions_in_turn(monkeypatch, reuse: str, body: str = "return 1"):
+    """Two pooled children one after the other, as a class run's worker grades them."""
+    monkeypatch.setenv(warm.SPARES_ENV, "0")
+    monkeypatch.setenv(warm.REUSE_ENV, reuse)
+    warm.pool.close()
+    first = runner.Child()
+    try:
+        first.start()
+        server, scratch = first.warm.server, first.scratch
+        Path(scratch, "data.txt").write_text("the first submission's inputs")
+        probe(first, body)
+    finally:
+        first.close()
+    second = runner.Child()
+    try:
+        second.start()
+        return server, scratch, second, os.listdir(second.scratch)
+    except BaseException:
+        second.close()
+        raise
+
+
+def test_the_next_submission_forks_from_the_same_server_its_scratch_emptied(monkeypatch):
+    monkeypatch.setenv(sandbox.MODE_ENV, "off")  # warm start on wherever this runs
+    server, scratch, second, listing = _two_submissions_in_turn(monkeypatch, "1")
+    try:
+        assert second.warm.server is server and second.scratch == scratch and second.warm.served == 1
+        assert listing == []
+        assert probe(second, "return 7") == 7
+    finally:
+        second.close()
+        warm.pool.close()
+    server, scratch, second, _ = _two_submissions_in_turn(monkeypatch, "0")
+    try:
+        assert second.warm.server is not server and not server.alive()
+    finally:
+        second.close()
+        warm.pool.close()
+
+
+@warm_only
+def test_nothing_of_a_submission_reaches_the_next_on_a_reused_server(monkeypatch):
+    token = secrets.token_hex(3)
+    server, _, second, _ = _two_submissions_in_turn(monkeypatch, "1", PLANT.format(token=token))
+    try:
+        assert second.warm.server is server
+        pid, tmp_file, shm_file, daemon_seen = probe(second, LOOK.format(token=token))
+        assert not tmp_file and not shm_file and not daemon_seen
+        assert not processes_named(f"rt{token}")
+    finally:
+        second.close()
+        warm.pool.close()

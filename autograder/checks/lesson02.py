@@ -20,7 +20,9 @@ def autograd(function, *inputs, upstream=None):
     """Gradients of ``function(*inputs)`` with respect to every input, by autograd."""
     leaves = [x.detach().clone().requires_grad_() for x in inputs]
     out = function(*leaves)
-    return torch.autograd.grad(out, leaves, torch.ones_like(out) if upstream is None else upstream)
+    # NOTE: the vector-Jacobian product as the gradient of one scalar, with no grad_outputs:
+    # given grad_outputs, autograd.grad imports sympy the first time (about 3 s).
+    return torch.autograd.grad(out.sum() if upstream is None else (out * upstream).sum(), leaves)
 
 
 def mse(output, targ):

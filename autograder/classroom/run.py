@@ -1,0 +1,129 @@
+"""A class run: every student's entry graded once, resumably, and every output written.
+
+Each student's folder in OUT (``grade.json``, ``results.json``, ``feedback.md``,
+``feedback.html``, ``junit.xml``) is written whole, as soon as that student is done, and
+put in place by a rename: a folder that exists is complete. A run that is killed and
+started again keeps every result whose submission has not changed (same content hash,
+same seed, same tasks) and grades the rest. The class seed is chosen once and kept in
+``class.json``; each student's seed is derived from it and their name, so their score
+equals grading them alone with that seed. The class files (``gradebook.csv``,
+``report.html``) are written at the end from every student's record.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+from autograder.classroom import entries
+from autograder.classroom.executors import DaskCluster, LocalPool
+from autograder.classroom.progress import ClassProgress
+from autograder.classroom.record import ClassReport, StudentRecord
+from autograder.outputs import class_report, feedback, files, gradebook, gradescope, junit, kit_json
+
+CLASS_FILE = "class.json"
+EXECUTORS = ("local", "dask")
+NO_SCHEDULER = "--executor dask needs --scheduler ADDRESS (a running Dask scheduler, e.g. tcp://127.0.0.1:8786)"
+NO_STUDENTS = "{folder} holds no submissions (folders, .py, .ipynb or .zip files, one per student)"
+
+
+def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: int | None = None,
+                task_ids: list[str] | None = None, executor: str = "local", scheduler: str | None = None,
+                progress: ClassProgress | None = None) -> ClassReport:
+    """Grade every student in ``class_dir`` into ``out``; returns the class's records."""
+    class_dir, out = Path(class_dir), Path(out)
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
+    if executor == "dask" and not scheduler:
+        raise ValueError(NO_SCHEDULER)
+    found = entries.find_entries(class_dir, exclude=out)
+    if not found:
+        raise ValueError(NO_STUDENTS.format(folder=class_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    files.remove_partials(out)
+    class_seed = _class_seed(out, seed)
+    work = []
+    for entry in found:
+        job = entries.read_job(entry)
+        job.seed, job.task_ids = entries.student_seed(class_seed, entry.student), task_ids
+        work.append(job)
+    records = {}
+    for job in work:
+        kept = read_record(out, job.student)
+        if kept is not None and kept.content_hash == job.content_hash:
+            records[job.student] = kept
+    todo = [job for job in work if job.student not in records]
+    progress = progress or ClassProgress()
+    progress.start(len(work), len(records))
+    try:
+        for job in [j for j in todo if j.problem]:  # unreadable entries: nothing to send to a worker
+            records[job.student] = _finish(out, StudentRecord(job.student, job.source, job.content_hash,
+                                                              job.seed, error=job.problem), progress)
+        graded = [j for j in todo if not j.problem]
+        if graded:
+            runner = DaskCluster(scheduler) if executor == "dask" else LocalPool(jobs)
+            for data in runner.run(graded):
+                record = StudentRecord.from_json(data)
+                records[record.student] = _finish(out, record, progress)
+    finally:
+        progress.close()
+    report = ClassReport(class_seed, [records[job.student] for job in work])
+    write_class_files(out, report)
+    return report
+
+
+def _class_seed(out: Path, seed: int | None) -> int:
+    stored = out / CLASS_FILE
+    if seed is None and stored.exists():
+        try:
+            seed = int(json.loads(stored.read_text())["class_seed"])
+        except (ValueError, KeyError, TypeError):
+            seed = None
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**31)
+    files.write_text(stored, json.dumps({"class_seed": seed}, indent=2) + "\n")
+    return seed
+
+
+def read_record(out: Path, student: str) -> StudentRecord | None:
+    path = out / student / kit_json.FILENAME
+    try:
+        record = kit_json.parse(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record if record.student == student else None
+
+
+def _finish(out: Path, record: StudentRecord, progress: ClassProgress) -> StudentRecord:
+    write_student(out, record)
+    progress.advance(record)
+    return record
+
+
+def write_student(out: Path, record: StudentRecord) -> None:
+    """The student's folder, whole: filled beside its place, then renamed into it."""
+    started = time.perf_counter()
+    final = out / record.student
+    staging = files.staging_folder(final)
+    try:
+        (staging / gradescope.FILENAME).write_text(gradescope.render(record), encoding="utf-8")
+        (staging / feedback.MARKDOWN).write_text(feedback.markdown(record), encoding="utf-8")
+        (staging / feedback.HTML).write_text(feedback.render_html(record), encoding="utf-8")
+        (staging / junit.FILENAME).write_text(junit.render(record), encoding="utf-8")
+        record.seconds["report"] = round(time.perf_counter() - started, 3)
+        (staging / kit_json.FILENAME).write_text(kit_json.render(record), encoding="utf-8")
+        files.replace_folder(staging, final)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_class_files(out: Path, report: ClassReport) -> None:
+    from autograder.speed import SPEED
+
+    limits = {task_id: speed.ratio for task_id, speed in SPEED.items() if speed.ratio}
+    files.write_text(out / gradebook.FILENAME, gradebook.render(report))
+    files.write_text(out / class_report.FILENAME, class_report.render(report, limits))

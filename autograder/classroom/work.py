@@ -1,0 +1,91 @@
+"""One unit of a class run: grade one ``Job`` with the one-submission engine.
+
+Runs in a worker (a local pool process or a Dask worker), never in the process that
+writes the class's outputs. The job's files are written to a folder of their own and
+graded exactly as ``autograder grade`` grades them alone, with the job's seed. Whatever
+goes wrong becomes a record with ``error`` set: one submission never stops the batch.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import traceback
+from pathlib import Path, PurePosixPath
+
+from autograder.classroom.entries import Job
+from autograder.classroom.record import StudentRecord
+
+GRADER_FAILED = "the grader failed on this submission ({reason}); grade it alone to see more"
+
+
+def grade_job(job: Job) -> dict:
+    """The student's record, as JSON data (the same on every executor)."""
+    record = StudentRecord(student=job.student, source=job.source, content_hash=job.content_hash,
+                           seed=job.seed, error=job.problem)
+    if job.problem:
+        return record.to_json()
+    from autograder.submission import SubmissionError
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="autograder-class-") as folder:
+        root = Path(folder) / "submission"
+        try:
+            write_files(root, job.files)
+            target = root / job.single if job.single else root
+            record.result, record.seconds = _grade_timed(target, job)
+            _relative_to(record, root)
+        except SubmissionError as exc:
+            record.result, record.error = None, f"{job.source}: {_clean(str(exc), root)}"
+        except Exception as exc:  # noqa: BLE001 - a grader bug on one submission is that student's
+            last = traceback.extract_tb(exc.__traceback__)[-1:]
+            where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
+            record.result = None
+            record.error = GRADER_FAILED.format(reason=f"{type(exc).__name__}: {exc}{where}")
+    record.seconds["total"] = round(time.perf_counter() - started, 3)
+    return record.to_json()
+
+
+def write_files(root: Path, files: dict[str, bytes]) -> None:
+    for name, content in files.items():
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or ".." in relative.parts:  # entries.read_job refuses these already
+            raise ValueError(f"unsafe file name {name!r}")
+        path = root.joinpath(*relative.parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def _grade_timed(target: Path, job: Job):
+    from autograder import runner
+    from autograder.grading import grade
+    marks = {"start": time.perf_counter(), "first": None}
+    waited_before = runner.waited["seconds"]
+
+    def progress(_task) -> None:
+        if marks["first"] is None:
+            marks["first"] = time.perf_counter()
+            marks["waited"] = runner.waited["seconds"]
+
+    result = grade(target, task_ids=job.task_ids, seed=job.seed, progress=progress)
+    end = time.perf_counter()
+    first = marks["first"] or end
+    run = runner.waited["seconds"] - marks.get("waited", waited_before)
+    seconds = {"load": first - marks["start"], "run": run, "check": max(0.0, end - first - run)}
+    return result, {phase: round(value, 3) for phase, value in seconds.items()}
+
+
+def _clean(text: str, root: Path) -> str:
+    for prefix in sorted({str(root) + os.sep, os.path.relpath(root) + os.sep, str(root)}, key=len, reverse=True):
+        text = text.replace(prefix, "")
+    return text
+
+
+def _relative_to(record: StudentRecord, root: Path) -> None:
+    """Messages name the student's own files ("l01_matmul.py"), not the worker's folder."""
+    record.result.path = record.source
+    record.result.flags = [_clean(flag, root) for flag in record.result.flags]
+    if getattr(record.result, "notes", None):
+        record.result.notes = [_clean(note, root) for note in record.result.notes]
+    for task in record.result.tasks:
+        task.message = _clean(task.message, root)

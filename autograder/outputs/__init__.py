@@ -1,0 +1,6 @@
+"""Writers, one module per format, each a small function of the results.
+
+``kit_json`` (the kit's own JSON), ``gradebook`` (CSV), ``gradescope`` (``results.json``),
+``junit`` (XML), ``feedback`` (Markdown and HTML for the student), ``class_report`` (the
+instructor's HTML page, with ``plots``). ``files`` writes whole files or nothing.
+"""

@@ -1,0 +1,149 @@
+"""A class graded in one run: the same scores as alone, resumable, whole outputs, Dask.
+
+A small class of real submissions (the reference lessons, a known mistake, a broken zip),
+graded on a few tasks so that the tests stay quick; the examples' full class is graded by
+the README's first command.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.classroom import entries, grade_class
+from autograder.classroom.progress import ClassProgress
+from autograder.grading import grade
+from builders import copy_lessons, replace_task_cell
+
+REPO = Path(__file__).resolve().parents[1]
+TASKS = ["0.2", "1.2", "2.8", "2.11"]  # no timed task: scores cannot depend on the machine's load
+CLASS_SEED = 4242
+STUDENT_FILES = {"grade.json", "results.json", "feedback.md", "feedback.html", "junit.xml"}
+
+
+class Quiet(ClassProgress):
+    def __init__(self):
+        super().__init__()
+        self.graded: list[str] = []
+
+    def start(self, total, kept):
+        self.total, self.kept = total, kept
+
+    def advance(self, record):
+        self.graded.append(record.student)
+
+
+@pytest.fixture(scope="module")
+def class_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("class")
+    copy_lessons(root / "ada")
+    bo = copy_lessons(root / "bo")
+    replace_task_cell(bo / "l02_fully_connected.py", "2.8",
+                      "def mse(output, targ):\n    return (output - targ).pow(2).mean()")
+    cy = copy_lessons(root / "cy-staging")
+    with zipfile.ZipFile(root / "cy.zip", "w") as archive:
+        for path in cy.iterdir():
+            archive.write(path, f"cy/{path.name}")
+    for path in cy.iterdir():
+        path.unlink()
+    cy.rmdir()
+    with zipfile.ZipFile(root / "dee.zip", "w") as archive:
+        archive.writestr("../../outside.py", "x = 1")
+    return root
+
+
+def _scores(record) -> dict:
+    return {t.id: (t.status, t.score) for t in record.result.tasks}
+
+
+def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
+    out = tmp_path / "out"
+    progress = Quiet()
+    report = grade_class(class_dir, out=out, jobs=2, seed=CLASS_SEED, task_ids=TASKS, progress=progress)
+    records = {r.student: r for r in report.records}
+    assert sorted(records) == ["ada", "bo", "cy", "dee"]
+    assert sorted(progress.graded) == ["ada", "bo", "cy", "dee"]
+    assert "outside the submission" in records["dee"].error and not records["dee"].graded
+    assert records["ada"].result.score == 4 and records["cy"].result.score == 4
+    assert _scores(records["bo"])["2.8"] == ("failed", 0)
+    for student in ("ada", "bo"):  # the same seed gives the same grade, alone
+        alone = grade(class_dir / student, task_ids=TASKS, seed=entries.student_seed(CLASS_SEED, student))
+        assert records[student].seed == entries.student_seed(CLASS_SEED, student)
+        assert _scores(records[student]) == {t.id: (t.status, t.score) for t in alone.tasks}
+        folder = os.path.relpath(class_dir / student) + os.sep  # alone, messages name the file by its path
+        assert [t.message for t in records[student].result.tasks] == [t.message.replace(folder, "") for t in alone.tasks]
+    for student in records:
+        assert {p.name for p in (out / student).iterdir()} == STUDENT_FILES
+    assert {p.name for p in out.iterdir()} == {"ada", "bo", "cy", "dee", "class.json", "gradebook.csv", "report.html"}
+    gradebook = (out / "gradebook.csv").read_text().splitlines()
+    assert gradebook[0] == "student,score,max_score," + ",".join(TASKS)
+    assert gradebook[2] == "bo,3,4,1,1,0,1"
+
+    stamps = {s: (out / s / "grade.json").stat().st_mtime_ns for s in records}
+    again = Quiet()
+    grade_class(class_dir, out=out, jobs=2, task_ids=TASKS, progress=again)  # the class seed is kept
+    assert again.graded == [] and again.kept == 4
+    assert stamps == {s: (out / s / "grade.json").stat().st_mtime_ns for s in records}
+
+    fixed = class_dir / "bo" / "l02_fully_connected.py"
+    original = fixed.read_text()
+    try:
+        replace_task_cell(fixed, "2.8", "def mse(output, targ):\n    return (output.squeeze(-1) - targ).pow(2).mean()")
+        changed = Quiet()
+        report = grade_class(class_dir, out=out, jobs=2, task_ids=TASKS, progress=changed)
+    finally:
+        fixed.write_text(original)
+    assert changed.graded == ["bo"] and changed.kept == 3
+    assert {r.student: r.result.score for r in report.graded}["bo"] == 4
+    assert (out / "gradebook.csv").read_text().splitlines()[2] == "bo,4,4,1,1,1,1"
+
+
+def test_a_killed_run_restarted_ends_whole(class_dir, tmp_path):
+    """Killed as soon as the first student is written; the restart grades only the rest."""
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "grade", str(class_dir), "--out", str(out), "--jobs", "1",
+               "--seed", str(CLASS_SEED), *[option for task in TASKS for option in ("--task", task)]]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and len(list(out.glob("*/grade.json"))) < 2:  # dee is written at once
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    first = {p.parent.name: p.read_text() for p in out.glob("*/grade.json")}
+    assert 2 <= len(first) < 4, "the run was killed too late to test a restart"
+    assert not (out / "report.html").exists()
+
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 1, completed.stderr  # dee is ungraded
+    assert f"4 of 4 students" not in completed.stdout and "report: " in completed.stdout
+    assert f"{len(first)} of 4 students already graded" in completed.stderr
+    for student, text in first.items():  # kept as written, not graded twice
+        assert (out / student / "grade.json").read_text() == text
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no half-written leftovers
+    rows = (out / "gradebook.csv").read_text().splitlines()[1:]
+    assert sorted(row.split(",")[0] for row in rows) == ["ada", "bo", "cy", "dee"]
+    for student in ("ada", "bo", "cy"):
+        assert json.loads((out / student / "grade.json").read_text())["result"]["max_score"] == 4
+
+
+def test_the_dask_executor_gives_the_same_results(class_dir, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    local = grade_class(class_dir, out=tmp_path / "local", jobs=1, seed=CLASS_SEED, task_ids=["2.8"],
+                        progress=Quiet())
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = grade_class(class_dir, out=tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address,
+                             seed=CLASS_SEED, task_ids=["2.8"], progress=Quiet())
+    assert [r.to_json()["result"] and _scores(r) if r.graded else r.error for r in remote.records] == \
+        [r.to_json()["result"] and _scores(r) if r.graded else r.error for r in local.records]
+    assert [r.seed for r in remote.records] == [r.seed for r in local.records]
+    assert (tmp_path / "dask" / "gradebook.csv").read_text() == (tmp_path / "local" / "gradebook.csv").read_text()
