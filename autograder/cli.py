@@ -62,7 +62,10 @@ def _grade_class(args) -> int:
 
     if args.json is not None or args.pass_score is not None:
         raise ValueError("--json and --pass-score grade one submission; a class run (--out) writes OUT/")
-    report = grade_class(args.path, out=args.out, jobs=args.jobs, seed=args.seed, task_ids=args.task,
+    from autograder.locate import config_tasks
+
+    report = grade_class(args.path, out=args.out, jobs=args.jobs, seed=args.seed,
+                         task_ids=args.task or config_tasks(args.path), aliases=_aliases(args),
                          executor=args.executor, scheduler=args.scheduler)
     console = Console(stderr=True)
     for record in report.ungraded:
@@ -127,7 +130,10 @@ def _grade(args):
 
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         bar = progress.add_task(f"grading {args.path}", total=None)
-        return grade_submission(args.path, task_ids=args.task, seed=args.seed, aliases=_aliases(args),
+        from autograder.locate import config_tasks
+
+        return grade_submission(args.path, task_ids=args.task or config_tasks(args.path), seed=args.seed,
+                                aliases=_aliases(args),
                                 progress=lambda task: progress.update(bar, description=f"Task {task.id}"))
 
 

@@ -137,11 +137,8 @@ def parse_aliases(entries) -> dict[str, dict[str, str]]:
 CONFIG = "autograder.toml"
 
 
-def config_aliases(path) -> list[str]:
-    """Aliases from an ``autograder.toml`` next to the submission or the class folder above it.
-
-    ``[aliases]`` then ``"1.4" = "matmul2"`` or ``"2.13:Lin" = "Linear"``.
-    """
+def _config(path) -> dict:
+    """The ``autograder.toml`` next to the submission or the class folder above it, if any."""
     from pathlib import Path
 
     try:
@@ -153,11 +150,30 @@ def config_aliases(path) -> list[str]:
     for candidate in (folder / CONFIG, folder.parent / CONFIG):
         if candidate.is_file():
             try:
-                table = tomllib.loads(candidate.read_text(encoding="utf-8")).get("aliases", {})
+                return tomllib.loads(candidate.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as exc:
                 raise ValueError(f"{candidate.name}: {exc}") from None
-            return [f"{key}={value}" for key, value in table.items()]
-    return []
+    return {}
+
+
+def config_aliases(path) -> list[str]:
+    """Aliases from the config: ``[aliases]`` then ``"1.4" = "matmul2"`` or ``"2.13:Lin" = "Linear"``."""
+    return [f"{key}={value}" for key, value in _config(path).get("aliases", {}).items()]
+
+
+def config_tasks(path) -> list[str] | None:
+    """The tasks an assignment covers: ``[assignment]`` then ``lessons = ["00", "01", "02"]``."""
+    lessons = _config(path).get("assignment", {}).get("lessons")
+    if lessons is None:
+        return None
+    from autograder.tasks import LESSONS
+
+    known = {lesson.number: stem for stem, lesson in LESSONS.items()}
+    unknown = [str(n) for n in lessons if str(n) not in known]
+    if unknown:
+        raise ValueError(f"{CONFIG}: no lesson {', '.join(unknown)}; lessons are {', '.join(known)}")
+    stems = {known[str(n)] for n in lessons}
+    return [t.id for t in TASKS.values() if t.lesson in stems]
 
 
 def definitions(submission) -> list[Definition]:

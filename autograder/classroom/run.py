@@ -29,7 +29,8 @@ NO_STUDENTS = "{folder} holds no submissions (folders, .py, .ipynb or .zip files
 
 
 def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: int | None = None,
-                task_ids: list[str] | None = None, executor: str = "local", scheduler: str | None = None,
+                task_ids: list[str] | None = None, aliases: dict | None = None,
+                executor: str = "local", scheduler: str | None = None,
                 progress: ClassProgress | None = None) -> ClassReport:
     """Grade every student in ``class_dir`` into ``out``; returns the class's records."""
     class_dir, out = Path(class_dir), Path(out)
@@ -47,6 +48,7 @@ def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: in
     for entry in found:
         job = entries.read_job(entry)
         job.seed, job.task_ids = entries.student_seed(class_seed, entry.student), task_ids
+        job.aliases = aliases or {}
         work.append(job)
     records = {}
     for job in work:
