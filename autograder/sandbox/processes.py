@@ -2,7 +2,7 @@
 
 ``preexec`` runs in the forked child, still as the grader's user, in this order: join the
 cgroups (needs root), make the mount view (needs root), drop to the slot's uid with no
-supplementary groups, set the rlimits, load seccomp (only without bubblewrap, which loads
+supplementary groups, set the rlimits, apply Landlock, load seccomp (only without bubblewrap, which loads
 it itself after its own setup). ``subprocess``'s ``user=`` cannot be used: it switches the
 uid before ``preexec_fn`` runs, and joining a cgroup needs root.
 """
@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 
-def preexec(cgroup_fds=(), view=None, user: tuple[int, int] | None = None, rlimits=(), seccomp=None):
+def preexec(cgroup_fds=(), view=None, user: tuple[int, int] | None = None, rlimits=(), seccomp=None,
+            landlock=None):
     """The function ``Popen(preexec_fn=...)`` runs; everything it needs is prepared before fork."""
     def run() -> None:
         for descriptor in cgroup_fds:
@@ -28,6 +29,8 @@ def preexec(cgroup_fds=(), view=None, user: tuple[int, int] | None = None, rlimi
             os.setuid(user[0])
         for which, soft, hard in rlimits:
             resource.setrlimit(which, (soft, hard))
+        if landlock:
+            landlock()
         if seccomp:
             seccomp()
     return run
