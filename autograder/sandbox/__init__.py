@@ -36,8 +36,8 @@ Modules: ``layers`` (what the machine gives: ``detect``), ``box`` (one child in 
 from autograder.sandbox.box import Box
 from autograder.sandbox.filesystem import PACKAGE_DIR
 from autograder.sandbox.layers import (
-    MEMORY_ENV, MODE_ENV, Layers, Limits, SandboxError, detect, doctor_lines, missing,
+    MEMORY_ENV, MODE_ENV, Layers, Limits, SandboxError, containment, detect, doctor_lines, missing,
 )
 
-__all__ = ["Box", "Layers", "Limits", "MEMORY_ENV", "MODE_ENV", "PACKAGE_DIR", "SandboxError", "detect",
+__all__ = ["Box", "Layers", "Limits", "MEMORY_ENV", "MODE_ENV", "PACKAGE_DIR", "SandboxError", "containment", "detect",
            "doctor_lines", "missing"]

@@ -44,10 +44,12 @@ WRITE = (READ | WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_DIR | MAKE_REG | MA
 DEVICE = READ_FILE | WRITE_FILE | TRUNCATE | IOCTL_DEV
 
 # What Python and torch read besides the interpreter's trees: the system, the dynamic
-# linker's configuration, the CPU's description (torch's cpuinfo), time zones.
+# linker's configuration, the CPU's description (torch's cpuinfo), time zones, and the
+# process's own /proc entry (opened by the process that restricts itself, so its own pid;
+# another process's, the grader's included, stays closed).
 SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache",
                "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/sys/devices/system/cpu",
-               "/proc/cpuinfo", "/proc/meminfo")
+               "/proc/cpuinfo", "/proc/meminfo", "/proc/self")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
