@@ -121,7 +121,7 @@ class Box:
                 argv = self._bwrap_command(argv, env, opened, fork_server)
                 pass_fds = (*pass_fds, *opened[len(cgroup_fds):])
                 env = {"PATH": "/usr/bin:/bin"}
-            elif layers.seccomp:
+            elif layers.seccomp and not fork_server:  # loaded into each child it forks
                 load_seccomp = seccomp.loader(layers.seccomp)
             preexec = processes.preexec(cgroup_fds, view, self.user[1:] if self.user else None,
                                         self._rlimits() if layers.rlimits else (), load_seccomp, restrict)
@@ -136,13 +136,14 @@ class Box:
         ``autograder`` package and its scratch folder, all read-only."""
         return [*filesystem.python_trees(), str(filesystem.PACKAGE_DIR), self.scratch]
 
-    def landlock_rules(self, writable: list[str]) -> landlock.Rules:
+    def landlock_rules(self, writable: list[str], readable: tuple[str, ...] = ()) -> landlock.Rules:
         """Landlock's allow-list for this box's child: read the system and ``visible``, write
         ``writable``; the package's parent may only be listed (Python's import system lists
         each folder on its path)."""
         parent = str(filesystem.PACKAGE_DIR.parent)
         listed = () if any(parent == t or parent.startswith(t + "/") for t in filesystem.python_trees()) else (parent,)
-        return landlock.Rules(self.layers.landlock, (*landlock.SYSTEM_READ, *self.visible()), tuple(writable), listed)
+        return landlock.Rules(self.layers.landlock, (*landlock.SYSTEM_READ, *self.visible(), *readable),
+                              tuple(writable), listed)
 
     def _own_tmp(self) -> str:
         if self.tmp is None:

@@ -45,6 +45,7 @@ from autograder.sandbox import filesystem, landlock, seccomp
 _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_CAPBSET_DROP = 4, 36, 24
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER, _CLONE_NEWPID = 0x20000, 0x8000000, 0x10000000, 0x20000000
 _CAP_LAST = 63
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 MESSAGE_BYTES = 4096
 FORK_FAILED = 70  # F's exit status when namespaces or mounts fail (before any student code)
 
@@ -83,7 +84,7 @@ class ForkServer:
         keep = [path for path in box.visible() if any(path.startswith(top + "/") for top in ("/tmp", "/dev/shm"))]
         config = {"control": theirs.fileno(), "bpf": bpf_fd, "tmp_bytes": layers.limits.tmp_bytes if isolated else 0,
                   "keep": keep, "target": target, "preload": list(preload),
-                  "landlock": box.landlock_rules(["/tmp", "/dev/shm"]).to_json()
+                  "landlock": box.landlock_rules(["/tmp", "/dev/shm"], ["/proc"]).to_json()
                   if isolated and layers.landlock else None}
         argv = [sys.executable, "-m", "autograder.sandbox.forkserver", json.dumps(config)]
         try:
@@ -280,9 +281,11 @@ class _Server:
             if self.tmp_bytes:
                 cover = f"mode=1777,size={self.tmp_bytes}"
                 filesystem.View((("/dev/shm", cover), ("/tmp", cover)), tuple(self.keep)).mount()
+                # its own /proc: only its namespace's processes (the host's, without bubblewrap)
+                own_proc = not libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None)
                 _drop_capabilities(libc)
-            if self.restrict:  # after the mounts: a rule names the fresh /tmp
-                self.restrict()
+            if self.restrict:  # after the mounts: a rule names the fresh /tmp and /proc
+                self.restrict(skip=() if self.tmp_bytes and own_proc else ("/proc",))
             if self.bpf:
                 seccomp.loader(self.bpf)()
             os.close(note_write)

@@ -118,12 +118,14 @@ class Rules:
                  + [(path, WRITE & fs) for path in self.write] + [(path, READ_DIR) for path in self.listed])
         beneath = _PathBeneathAttr()
 
-        def apply() -> None:
+        def apply(skip: tuple[str, ...] = ()) -> None:
             ruleset = syscall(_CREATE_RULESET, ctypes.byref(attribute), ctypes.c_size_t(size), ctypes.c_uint32(0))
             if ruleset < 0:
                 raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
             try:
                 for path, rights in rules:
+                    if path in skip:
+                        continue
                     try:
                         handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
                     except OSError:
