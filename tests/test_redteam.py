@@ -182,7 +182,8 @@ def _attack_and_inspect(attack: Attack, host: Host, root: Path, *, sandbox_off: 
         if sandbox_off or attack.name in IN_SUBPROCESS:
             env = {**os.environ, **({sandbox.MODE_ENV: "off"} if sandbox_off else {})}
             done = subprocess.run([sys.executable, "-c", _GRADE, str(path), str(SEED), f"rt-grader-{token}"], env=env,
-                                  capture_output=True, text=True, timeout=300)
+                                  capture_output=True, text=True, timeout=300,
+                                  start_new_session=True)  # its process group is not the test run's
             lines = done.stdout.strip().splitlines()
             if done.returncode or not lines:
                 outcome.problem = f"the grader exited with {done.returncode}: {done.stderr[-500:]}"
