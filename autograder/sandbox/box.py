@@ -124,7 +124,8 @@ class Box:
             elif layers.seccomp and not fork_server:  # loaded into each child it forks
                 load_seccomp = seccomp.loader(layers.seccomp)
             preexec = processes.preexec(cgroup_fds, view, self.user[1:] if self.user else None,
-                                        self._rlimits() if layers.rlimits else (), load_seccomp, restrict)
+                                        self._rlimits() if layers.rlimits else (), load_seccomp, restrict,
+                                        drop_capabilities=layers.root and not self.user and not layers.bwrap)
             return _spawner.run(lambda: subprocess.Popen(argv, pass_fds=pass_fds, env=env,
                                                          preexec_fn=preexec, **common))
         finally:
