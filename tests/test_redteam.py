@@ -221,15 +221,23 @@ def _runnable_with_sandbox(attack: Attack) -> bool:
     return attack.needs == "boundary" or not _missing_layers() or LAYERS.mode == "required"
 
 
+def _selected(request, test) -> set[str]:
+    """The attacks this session runs ``test`` on (``-k`` may pick a few: only those are graded)."""
+    return {item.callspec.params["attack"].name for item in request.session.items
+            if getattr(item, "originalname", "") == test.__name__ and hasattr(item, "callspec")}
+
+
 @pytest.fixture(scope="module")
-def with_sandbox(tmp_path_factory):
-    attacks = [a for a in ATTACKS if _runnable_with_sandbox(a)]
+def with_sandbox(tmp_path_factory, request):
+    selected = _selected(request, test_contained_with_the_sandbox)
+    attacks = [a for a in ATTACKS if _runnable_with_sandbox(a) and a.name in selected]
     return _grade_all(attacks, tmp_path_factory.mktemp("redteam-on"), sandbox_off=False)
 
 
 @pytest.fixture(scope="module")
-def sandbox_off(tmp_path_factory):
-    attacks = [a for a in ATTACKS if a.name in BOUNDARY_ONLY]
+def sandbox_off(tmp_path_factory, request):
+    selected = _selected(request, test_contained_by_the_boundary_alone)
+    attacks = [a for a in ATTACKS if a.name in BOUNDARY_ONLY and a.name in selected]
     return _grade_all(attacks, tmp_path_factory.mktemp("redteam-off"), sandbox_off=True)
 
 

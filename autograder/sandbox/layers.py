@@ -21,7 +21,8 @@ from pathlib import Path
 from autograder.sandbox import filesystem, landlock, processes, seccomp
 
 MODE_ENV = "AUTOGRADER_SANDBOX"  # auto | off | required, then -bwrap, -user, -cgroup, -seccomp, -rlimits,
-# -landlock, -namespaces (as if the kernel made none: no bubblewrap, mount view or warm start), -warm
+# -landlock, -namespaces (as if the kernel made none: no bubblewrap, mount view or warm start), -warm,
+# -setup (as if scripts/setup-sandbox.sh had not run: no bubblewrap, no named users)
 MEMORY_ENV = "AUTOGRADER_MEMORY"  # 2G, 1536M
 USER_PREFIX = "autograder-sandbox"  # autograder-sandbox0, autograder-sandbox1, ...: one per slot
 NUMERIC_UID = 2_000_000_000  # without those users, root drops to unused uids from here (no setup)
@@ -123,6 +124,8 @@ def detect() -> Layers:
     root = os.geteuid() == 0
     if "namespaces" in dropped:
         dropped.add("bwrap")
+    if "setup" in dropped:
+        dropped.add("bwrap")
     if mode == "off":
         off = tuple((name, f"{MODE_ENV}=off") for name in NAMES)
         return Layers("off", root, limits, off=off + _warm_off("warm" in dropped), warm="warm" not in dropped)
@@ -138,7 +141,7 @@ def detect() -> Layers:
         off["memory cgroup"] = off["pids cgroup"] = cgroups
         cgroups = None
     views = root and "namespaces" not in dropped and filesystem.views_work()
-    users = None if dropping("user", "sandbox user") else _slot_users(root, views, off)
+    users = None if dropping("user", "sandbox user") else _slot_users(root, views, off, "setup" not in dropped)
     last = users[-1][1:] if users else None  # the slot taken last
     if "namespaces" in dropped:
         off["bubblewrap"] = off["namespaces"] = f"{MODE_ENV} has -namespaces"
@@ -256,14 +259,14 @@ def _cgroups() -> tuple[Path, Path] | str:
     return found[0], found[1]
 
 
-def _slot_users(root: bool, views: bool, off: dict[str, str]) -> list[tuple[str, int, int]] | None:
+def _slot_users(root: bool, views: bool, off: dict[str, str], named: bool = True) -> list[tuple[str, int, int]] | None:
     if not root:
         off["sandbox user"] = "not root: the child runs as you"
         return None
     numbered = []
     for entry in pwd.getpwall():
         match = re.fullmatch(re.escape(USER_PREFIX) + r"(\d+)", entry.pw_name)
-        if match and entry.pw_uid != 0:
+        if match and entry.pw_uid != 0 and named:
             numbered.append((int(match[1]), (entry.pw_name, entry.pw_uid, entry.pw_gid)))
     if not numbered:
         numbered = [(n, (f"#{uid}", uid, uid)) for n, uid in enumerate(range(NUMERIC_UID, NUMERIC_UID + SLOTS))
