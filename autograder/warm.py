@@ -131,8 +131,8 @@ multiprocessing.util.Finalize(None, pool.close, exitpriority=10)  # a pool worke
 
 
 def warm_start_works() -> bool:
-    """Children fork from a warm server with the sandbox off, or with bubblewrap on (their
-    namespaces); with other layers only, each child starts cold in a box of its own."""
+    """Children fork from a warm server with the sandbox off, or where their namespaces can
+    be made (bubblewrap, or ``unshare(2)``); else each child starts cold in a box of its own."""
     return sandbox.detect().warm
 
 
