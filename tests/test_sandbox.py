@@ -302,6 +302,14 @@ say(open(own).read())
     assert not (sandbox.PACKAGE_DIR / "planted.py").exists() and not Path(scratch, "planted-in-scratch").exists()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the grader is not root")
+def test_a_child_left_as_root_has_no_capabilities(scratch):
+    """Without a uid to drop to (and no bubblewrap), root's child execs with none."""
+    code = "say([line.split()[1] for line in open('/proc/self/status') if line.startswith(('CapEff', 'CapBnd'))])"
+    (seen,), _ = run(scratch, code, dataclasses.replace(landlock_alone(), mode="auto"))
+    assert seen == ["0000000000000000", "0000000000000000"]
+
+
 def test_the_child_cannot_signal_the_grader(scratch):
     contained("signals")
     if not (LAYERS.bwrap or LAYERS.landlock >= 6):
@@ -473,7 +481,7 @@ CONFIGURATIONS = {  # AUTOGRADER_SANDBOX -> the machine it stands for
     "off": "the trust boundary alone",
     "auto": "every layer this machine has",
     "auto -user -cgroup": "a user without root: bubblewrap, seccomp, rlimits",
-    "auto -bwrap": "root without user namespaces: uid, cgroup, private /tmp, seccomp, rlimits",
+    "auto -namespaces": "no namespaces (as in most containers): Landlock, seccomp, rlimits (uid, cgroup as root)",
 }
 _GRADE = ("import json, sys\nfrom autograder.grading import grade\n"
           "print(json.dumps(grade(sys.argv[1], seed=1).to_json()))")
