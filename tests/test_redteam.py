@@ -286,7 +286,7 @@ def test_the_damage_checks_see_damage():
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
 def test_contained_with_the_sandbox(attack, request):
     if not _runnable_with_sandbox(attack):
-        pytest.skip(f"needs the sandbox, and these layers are off: {'; '.join(_missing_layers())} "
+        pytest.skip(f"needs the sandbox, and here {'; '.join(_missing_layers())} "
                     f"(without them it would {attack.damage})")
     assert_contained(attack, request.getfixturevalue("with_sandbox")[attack.name])
 

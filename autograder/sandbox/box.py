@@ -23,9 +23,10 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from autograder.sandbox import filesystem, landlock, processes, seccomp
-from autograder.sandbox.layers import Layers, SandboxError, detect, missing, size
+from autograder.sandbox.layers import MODE_ENV, Layers, SandboxError, detect, missing, size
 
 STATE_DIR = Path("/run/autograder-sandbox")  # slot locks (root only)
+REQUIRED_BUT = f"the sandbox is required ({MODE_ENV}=required), but "
 _counter = itertools.count()
 
 
@@ -75,8 +76,7 @@ class Box:
         self.tmp: str | None = None  # the child's own writable folder where it gets no private /tmp
         self._lock: int | None = None
         if self.layers.mode == "required" and missing(self.layers):
-            raise SandboxError("the sandbox is required, but these layers are off: "
-                               + "; ".join(missing(self.layers)))
+            raise SandboxError(REQUIRED_BUT + "; ".join(missing(self.layers)))
         if self.layers.users:
             self._take_slot()
 
