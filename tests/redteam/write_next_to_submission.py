@@ -1,6 +1,6 @@
 # attacks: 1.3
 # damage: writes next to the submission (a file in the student's folder, as if handed in)
-#   and next to its own working folder, and passes only if it could
+#   and next to its own working folder, and passes only if the first one worked
 # needs: sandbox
 import os
 
@@ -11,7 +11,7 @@ def frobenius(a):
         try:
             with open(os.path.join(folder, "redteam-__TOKEN__.py"), "w") as file:
                 file.write("# handed in by a submission at grading time\n")
-            wrote = True
+            wrote = wrote or folder == "__SUBMISSION__"  # a private /tmp of its own is no damage
         except OSError:
             pass
     return (a * a).sum().sqrt() if wrote else None
