@@ -124,8 +124,6 @@ def detect() -> Layers:
     root = os.geteuid() == 0
     if "namespaces" in dropped:
         dropped.add("bwrap")
-    if "setup" in dropped:
-        dropped.add("bwrap")
     if mode == "off":
         off = tuple((name, f"{MODE_ENV}=off") for name in NAMES)
         return Layers("off", root, limits, off=off + _warm_off("warm" in dropped), warm="warm" not in dropped)
@@ -145,6 +143,9 @@ def detect() -> Layers:
     last = users[-1][1:] if users else None  # the slot taken last
     if "namespaces" in dropped:
         off["bubblewrap"] = off["namespaces"] = f"{MODE_ENV} has -namespaces"
+        bwrap = None
+    elif "setup" in dropped:
+        off["bubblewrap"] = f"{MODE_ENV} has -setup: as if scripts/setup-sandbox.sh had not run"
         bwrap = None
     else:
         bwrap = None if dropping("bwrap", "bubblewrap") else _probe_bwrap(last)
