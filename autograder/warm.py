@@ -1,4 +1,4 @@
-"""Warm servers: each submission's children fork from a process that imported torch once.
+r"""Warm servers: each submission's children fork from a process that imported torch once.
 
 A ``Warm`` is a fork server (``sandbox.forkserver``) in a box of its own with its scratch
 folder; it serves one submission. The ``pool`` hands them out: a spare that is ready (or
