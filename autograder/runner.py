@@ -8,8 +8,8 @@ killed and replaced; ``Session`` then replays the cells that ran.
 Children are forked from a ``Warm`` server, one per submission, that imported torch once
 (``sandbox.forkserver``): a start or a restart takes about 50 ms instead of 2-3 s. The
 ``pool`` keeps a spare server ready for the next submission once a process grades more
-than one. Where forks cannot get namespaces of their own (no bubblewrap), children start
-cold, each in a box of its own.
+than one. Where forks cannot get namespaces of their own (neither bubblewrap nor
+``unshare(2)``), children start cold, each in a box of its own.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Warm servers: each submission's children fork from a process that imported torch once.
+r"""Warm servers: each submission's children fork from a process that imported torch once.
 
 A ``Warm`` is a fork server (``sandbox.forkserver``) in a box of its own with its scratch
 folder; it serves a submission, then (``pool.give_back``, its scratch folder emptied) the
@@ -166,8 +166,8 @@ multiprocessing.util.Finalize(None, pool.close, exitpriority=10)  # a pool worke
 
 
 def warm_start_works() -> bool:
-    """Children fork from a warm server with the sandbox off, or with bubblewrap on (their
-    namespaces); with other layers only, each child starts cold in a box of its own."""
+    """Children fork from a warm server with the sandbox off, or where their namespaces can
+    be made (bubblewrap, or ``unshare(2)``); else each child starts cold in a box of its own."""
     return sandbox.detect().warm
 
 

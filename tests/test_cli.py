@@ -87,8 +87,9 @@ def test_tasks_lists_all_51():
 def test_doctor_names_every_layer():
     completed = run("doctor")
     assert completed.returncode == 0
-    for layer in ("bubblewrap", "seccomp", "rlimits"):
-        assert layer in completed.stdout
+    for layer in ("bubblewrap", "seccomp", "rlimits", "landlock", "namespaces", "warm start"):
+        assert f"\n{layer}: o" in completed.stdout
+    assert "\ncontained: files " in completed.stdout
 
 
 def test_a_check_leaves_nothing_behind(tmp_path):

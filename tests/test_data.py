@@ -17,8 +17,11 @@ import pytest
 
 from autograder.data import (
     MNIST_FILENAME,
+    MNIST_GIT_BLOB,
+    SHA256_ENV,
     DataError,
     download_mnist,
+    git_blob_id,
     load_mnist,
     write_mnist_pickle,
 )
@@ -290,3 +293,47 @@ def test_write_mnist_pickle_is_reproducible_from_its_seed(tmp_path):
     write_mnist_pickle(tmp_path / "c.pkl.gz", seed=4)
     assert sha256_of(tmp_path / "a.pkl.gz") == sha256_of(tmp_path / "b.pkl.gz")
     assert sha256_of(tmp_path / "a.pkl.gz") != sha256_of(tmp_path / "c.pkl.gz")
+
+
+# --- the default pin: the mirrors' git blob id ---------------------------------------------------
+
+def blob_id_of(path: Path) -> str:
+    """Computed here from the definition, not with the kit's function."""
+    content = path.read_bytes()
+    return hashlib.sha1(b"blob " + str(len(content)).encode() + b"\0" + content).hexdigest()
+
+
+def test_the_blob_id_is_gits(tmp_path):
+    path = tmp_path / "file.bin"
+    path.write_bytes(b"hello\n")
+    assert git_blob_id(path) == blob_id_of(path) == "ce013625030ba8dba906f756967f9e9ca394464a"  # git hash-object
+
+
+def test_a_download_matching_the_blob_id_is_accepted(served, cache, monkeypatch):
+    url, _, splits = served
+    monkeypatch.delenv(SHA256_ENV, raising=False)
+    blob = blob_id_of(cache.parent / "served" / MNIST_FILENAME)
+    path = download_mnist(cache_dir=cache, mirrors=[url], git_blob=blob)
+    assert_splits_equal(load_mnist(path), splits)
+    assert download_mnist(cache_dir=cache, mirrors=[], git_blob=blob) == path  # cached, checked again
+
+
+def test_with_no_configuration_only_the_mirrors_file_is_accepted(served, cache, monkeypatch):
+    """The default pin is the real file's blob id: any other file is refused and not cached."""
+    url, _, _ = served
+    monkeypatch.delenv(SHA256_ENV, raising=False)
+    served_blob = blob_id_of(cache.parent / "served" / MNIST_FILENAME)
+    with pytest.raises(DataError, match="git blob mismatch") as caught:
+        download_mnist(cache_dir=cache, mirrors=[url])
+    assert MNIST_GIT_BLOB in str(caught.value) and served_blob in str(caught.value)
+    assert not (cache / MNIST_FILENAME).exists()
+
+
+def test_the_sha256_override_wins_over_the_blob_id(served, cache, monkeypatch):
+    url, sha256, splits = served
+    monkeypatch.setenv(SHA256_ENV, sha256)
+    path = download_mnist(cache_dir=cache, mirrors=[url])
+    assert_splits_equal(load_mnist(path), splits)
+    monkeypatch.setenv(SHA256_ENV, "0" * 64)
+    with pytest.raises(DataError, match="sha256 mismatch"):
+        download_mnist(cache_dir=cache, mirrors=[url])

@@ -48,13 +48,13 @@ REDTEAM_DIR = Path(__file__).parent / "redteam"
 ROOT = Path(__file__).resolve().parents[1]
 # Repeated with the sandbox off: each is contained by the process boundary alone.
 BOUNDARY_ONLY = ("os_exit_in_task", "unpickle_reply", "fake_score", "lying_tensor", "stall_request_pipe")
-IN_SUBPROCESS = ("kill_parent",)  # if containment failed, it would take the test run down
+IN_SUBPROCESS = ("kill_parent", "signal_grader")  # if containment failed, it would take the test run down
 WORKERS = 3
 _GRADE = """
 import json, sys
 from autograder.grading import grade
 print(json.dumps(grade(sys.argv[1], seed=int(sys.argv[2])).to_json()))
-"""
+"""  # a third argument, rt-grader-TOKEN, names the grader for the attack that hunts it
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,8 @@ class Host:
         self.tcp = socket.create_server(("127.0.0.1", 0))
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.udp.bind(("127.0.0.1", 0))
+        with socket.create_server(("127.0.0.1", 0)) as free:  # for an attack to listen on
+            self.bind_port = free.getsockname()[1]
         for target in (self._serve_tcp, self._serve_udp):
             threading.Thread(target=target, daemon=True).start()
 
@@ -129,16 +131,17 @@ class Host:
     def fill(self, text: str, token: str) -> str:
         return (text.replace("__TOKEN__", token).replace("__HOST__", str(self.folder))
                 .replace("__UDP_PORT__", str(self.udp.getsockname()[1]))
+                .replace("__BIND_PORT__", str(self.bind_port))
                 .replace("__PORT__", str(self.tcp.getsockname()[1]))
                 .replace("__SOLUTIONS__", str(ROOT / "solutions"))
                 .replace("__RESULTS__", str(self.results)).replace("__OTHER__", str(self.other)))
 
-    def damage(self, token: str) -> list[str]:
-        """Everything the attack with ``token`` left on the host."""
+    def damage(self, token: str, submission: Path | None = None) -> list[str]:
+        """Everything the attack with ``token`` left on the host (and next to ``submission``)."""
         package = Path(sandbox.PACKAGE_DIR)
         folders = [self.folder, self.results, self.other, Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"),
                    package, package / "checks", package / "__pycache__", ROOT, Path("/root"),
-                   Path(os.path.expanduser("~"))]
+                   Path(os.path.expanduser("~")), *([submission, submission.parent] if submission else [])]
         found = [f"file {p}" for folder in folders if folder.is_dir()
                  for p in folder.glob(f"*{token}*")]
         now = self._fingerprint()
@@ -148,6 +151,11 @@ class Host:
         while (left := processes_named(f"rt{token}")) and time.monotonic() < deadline:
             time.sleep(0.05)  # a process killed a moment ago may still be exiting
         found += [f"process {pid} still running" for pid in left]
+        try:
+            socket.create_connection(("127.0.0.1", self.bind_port), timeout=1).close()
+            found.append(f"something listens on 127.0.0.1:{self.bind_port}")
+        except OSError:
+            pass
         return found
 
     def close(self):
@@ -168,13 +176,14 @@ def _attack_and_inspect(attack: Attack, host: Host, root: Path, *, sandbox_off: 
     token = secrets.token_hex(3)
     folder = copy_lessons(root / attack.name, upto=TASKS[attack.task].lesson)
     path = replace_task_cell(lesson_path(folder, attack.task), attack.task,
-                             host.fill(attack.path.read_text(), token))
+                             host.fill(attack.path.read_text(), token).replace("__SUBMISSION__", str(folder)))
     outcome, started = Outcome(), time.monotonic()
     try:
         if sandbox_off or attack.name in IN_SUBPROCESS:
             env = {**os.environ, **({sandbox.MODE_ENV: "off"} if sandbox_off else {})}
-            done = subprocess.run([sys.executable, "-c", _GRADE, str(path), str(SEED)], env=env,
-                                  capture_output=True, text=True, timeout=300)
+            done = subprocess.run([sys.executable, "-c", _GRADE, str(path), str(SEED), f"rt-grader-{token}"], env=env,
+                                  capture_output=True, text=True, timeout=300,
+                                  start_new_session=True)  # its process group is not the test run's
             lines = done.stdout.strip().splitlines()
             if done.returncode or not lines:
                 outcome.problem = f"the grader exited with {done.returncode}: {done.stderr[-500:]}"
@@ -185,7 +194,7 @@ def _attack_and_inspect(attack: Attack, host: Host, root: Path, *, sandbox_off: 
     except Exception as exc:  # noqa: BLE001 - reported by the test, with the attack's name
         outcome.problem = f"grading raised {type(exc).__name__}: {exc}"
     outcome.seconds = time.monotonic() - started
-    outcome.damage = host.damage(token)
+    outcome.damage = host.damage(token, folder)
     return outcome
 
 
@@ -212,15 +221,23 @@ def _runnable_with_sandbox(attack: Attack) -> bool:
     return attack.needs == "boundary" or not _missing_layers() or LAYERS.mode == "required"
 
 
+def _selected(request, test) -> set[str]:
+    """The attacks this session runs ``test`` on (``-k`` may pick a few: only those are graded)."""
+    return {item.callspec.params["attack"].name for item in request.session.items
+            if getattr(item, "originalname", "") == test.__name__ and hasattr(item, "callspec")}
+
+
 @pytest.fixture(scope="module")
-def with_sandbox(tmp_path_factory):
-    attacks = [a for a in ATTACKS if _runnable_with_sandbox(a)]
+def with_sandbox(tmp_path_factory, request):
+    selected = _selected(request, test_contained_with_the_sandbox)
+    attacks = [a for a in ATTACKS if _runnable_with_sandbox(a) and a.name in selected]
     return _grade_all(attacks, tmp_path_factory.mktemp("redteam-on"), sandbox_off=False)
 
 
 @pytest.fixture(scope="module")
-def sandbox_off(tmp_path_factory):
-    attacks = [a for a in ATTACKS if a.name in BOUNDARY_ONLY]
+def sandbox_off(tmp_path_factory, request):
+    selected = _selected(request, test_contained_by_the_boundary_alone)
+    attacks = [a for a in ATTACKS if a.name in BOUNDARY_ONLY and a.name in selected]
     return _grade_all(attacks, tmp_path_factory.mktemp("redteam-off"), sandbox_off=True)
 
 
@@ -255,10 +272,15 @@ def test_the_damage_checks_see_damage():
         (host.results / "results.json").write_text('{"score": 27}')
         with socket.create_connection(host.tcp.getsockname()) as connection:
             connection.sendall(token.encode())
-        time.sleep(0.5)
-        found = "\n".join(host.damage(token))
+        with socket.create_server(("127.0.0.1", host.bind_port)):  # a door left open
+            deadline = time.monotonic() + 30  # the interpreter may be slow to start on a busy machine
+            while not processes_named(f"rt{token}") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.5)
+            found = "\n".join(host.damage(token))
         assert str(planted) in found and "results.json changed" in found
         assert "received b'tcp:" in found and f"process {process.pid} still running" in found
+        assert f"something listens on 127.0.0.1:{host.bind_port}" in found
     finally:
         process.kill()
         process.wait()
@@ -269,7 +291,7 @@ def test_the_damage_checks_see_damage():
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
 def test_contained_with_the_sandbox(attack, request):
     if not _runnable_with_sandbox(attack):
-        pytest.skip(f"needs the sandbox, and these layers are off: {'; '.join(_missing_layers())} "
+        pytest.skip(f"needs the sandbox, and here {'; '.join(_missing_layers())} "
                     f"(without them it would {attack.damage})")
     assert_contained(attack, request.getfixturevalue("with_sandbox")[attack.name])
 

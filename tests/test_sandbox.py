@@ -2,7 +2,9 @@
 
 Each test runs a few lines of Python through ``sandbox.Box`` (no torch, so each takes a
 fraction of a second) and reads what they report on a pipe. Tests of a layer this machine
-lacks are skipped with the reason ``Layers.describe`` gives. The last tests grade a lesson
+lacks are skipped with the reason ``Layers.describe`` gives; a test of what ``required``
+promises (files, network, signals contained) fails instead under
+``AUTOGRADER_SANDBOX=required`` when nothing contains it. The last tests grade a lesson
 with the sandbox off, with every layer, and with the layers a machine without root or
 without bubblewrap would have.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from autograder import sandbox
+from autograder.sandbox import processes
 from autograder.grading import grade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +37,16 @@ def needs(*names: str):
     return pytest.mark.skipif(bool(off), reason="; ".join(off) or "on")
 
 
+def contained(what: str) -> None:
+    """Skip (under ``auto``) or fail (under ``required``) unless some layer contains ``what``."""
+    by = sandbox.containment(LAYERS).get(what) if LAYERS.active else []
+    if not by:
+        message = f"{what}: no layer contains them here ({'; '.join(sandbox.missing(LAYERS))})"
+        if LAYERS.mode == "required":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.fixture
 def scratch():
     with tempfile.TemporaryDirectory(prefix="autograder-test-") as folder:
@@ -40,7 +54,9 @@ def scratch():
 
 
 def run(scratch: str, code: str, layers: sandbox.Layers | None = None, timeout: float = 60):
-    """Run ``code`` in a Box; it reports with ``say(value)``. Returns (values, verdict)."""
+    """Run ``code`` in a Box; it reports with ``say(value)``. Returns (values, verdict).
+    ``GRADER`` in the code is this process's pid."""
+    code = code.replace("GRADER", str(os.getpid()))
     read_end, write_end = os.pipe()
     prelude = ("import json, os, sys\n"
                "def say(value):\n"
@@ -91,9 +107,22 @@ def test_a_layer_can_be_dropped_and_the_memory_limit_set(monkeypatch):
 
 
 def test_required_refuses_to_start_without_a_layer(monkeypatch, scratch):
-    monkeypatch.setenv(sandbox.MODE_ENV, "required -seccomp")
-    with pytest.raises(sandbox.SandboxError, match="seccomp"):
+    monkeypatch.setenv(sandbox.MODE_ENV, "required -seccomp -bwrap")
+    with pytest.raises(sandbox.SandboxError, match="the network is not contained .*seccomp: AUTOGRADER_SANDBOX has"):
         sandbox.Box(scratch)
+    monkeypatch.setenv(sandbox.MODE_ENV, "required -landlock -bwrap")
+    with pytest.raises(sandbox.SandboxError, match="files are not contained"):
+        sandbox.Box(scratch)
+
+
+def test_required_is_met_by_landlock_and_seccomp_alone(monkeypatch):
+    """No bubblewrap, no users, no namespaces: Landlock and seccomp still contain all three."""
+    monkeypatch.setenv(sandbox.MODE_ENV, "required -namespaces -user")
+    layers = sandbox.detect()
+    if layers.landlock < 6 or layers.seccomp is None:
+        pytest.skip(f"landlock: {dict(layers.off).get('landlock', f'ABI {layers.landlock}')}")
+    assert sandbox.missing(layers) == [] and not layers.warm and not layers.bwrap
+    assert "contained: files by landlock; network by seccomp; signals by landlock" in layers.describe()
 
 
 def test_the_sandbox_off_is_a_plain_child(monkeypatch, scratch):
@@ -155,19 +184,148 @@ say("unix ok")
     assert values == [1, 1, "unix ok"]  # EPERM, EPERM
 
 
-@needs("bubblewrap")
-def test_without_seccomp_the_network_namespace_still_has_no_way_out(scratch):
-    layers = dataclasses.replace(sandbox.detect(), seccomp=None, mode="auto")  # even under "required"
-    code = """
+TCP_CONNECT = """
 import socket
-try:
-    socket.create_connection(("127.0.0.1", 22), timeout=2)
-    say("connected")
-except OSError as exc:
-    say(type(exc).__name__)
+for port in (PORT,):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).sendall(b"hello")
+        say("connected")
+    except OSError as exc:
+        say(exc.errno)
 """
-    (seen,), _ = run(scratch, code, layers)
-    assert seen in ("ConnectionRefusedError", "OSError")
+
+
+@pytest.fixture
+def listener():
+    """A TCP listener on 127.0.0.1 that records whatever connects: (socket, connections)."""
+    server, accepted = socket.create_server(("127.0.0.1", 0)), []
+
+    def serve():
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return
+    threading.Thread(target=serve, daemon=True).start()
+    yield server, accepted
+    server.close()
+    for connection in accepted:
+        connection.close()
+
+
+def test_no_tcp_connection_reaches_a_listener_on_the_host(scratch, listener):
+    contained("network")
+    server, accepted = listener
+    (seen,), _ = run(scratch, TCP_CONNECT.replace("PORT", str(server.getsockname()[1])))
+    time.sleep(0.2)
+    assert seen != "connected" and accepted == []
+
+
+@pytest.mark.parametrize("layer", ["bubblewrap", "landlock"])
+def test_without_seccomp_tcp_still_has_no_way_out(scratch, listener, layer):
+    """bubblewrap's network namespace, or Landlock's TCP rules (ABI 4), each on its own."""
+    layers = dataclasses.replace(sandbox.detect(), seccomp=None, mode="auto")  # even under "required"
+    if layer == "landlock":
+        layers = dataclasses.replace(layers, bwrap=None)
+        if layers.landlock < 4:
+            pytest.skip(f"landlock: {WHY.get('landlock', f'ABI {layers.landlock} has no TCP rules')}")
+    elif not layers.bwrap:
+        pytest.skip(f"bubblewrap: {WHY.get('bubblewrap')}")
+    server, accepted = listener
+    code = TCP_CONNECT.replace("PORT", str(server.getsockname()[1])) + """
+try:
+    socket.socket().bind(("127.0.0.1", 0))
+    say("bound")
+except OSError as exc:
+    say(exc.errno)
+"""
+    values, _ = run(scratch, code, layers)
+    time.sleep(0.2)
+    assert "connected" not in values and accepted == []
+    assert values[1] != "bound" or layer == "bubblewrap"  # a port of its own namespace is harmless
+
+
+# -- Landlock, with no setup at all -------------------------------------------------------------
+
+def landlock_alone() -> sandbox.Layers:
+    """Landlock with no uid, view or namespace to help: the child runs as the grader's user
+    (root, here and in most containers)."""
+    return dataclasses.replace(sandbox.detect(), users=(), views=False, bwrap=None, mode="auto")
+
+
+@needs("landlock")
+def test_landlock_reads_only_the_allow_list_even_through_proc(scratch):
+    """The answer key, by its path, through the package, and through the grader's cwd in /proc."""
+    Path(scratch, "data.bin").write_bytes(b"grader's file")
+    os.chdir(ROOT)  # the grader's cwd is the checkout
+    solutions = ROOT / "solutions" / "l01_matmul.py"
+    code = f"""
+import autograder
+paths = [{str(solutions)!r}, os.path.join(os.path.dirname(autograder.__file__), "..", "solutions", "l01_matmul.py"),
+         "/proc/GRADER/cwd/solutions/l01_matmul.py", "/proc/GRADER/root{solutions}", "/proc/GRADER/environ",
+         "/etc/shadow", "/etc/passwd", {str(ROOT / "README.md")!r}]
+for path in paths:
+    try:
+        open(path, "rb").read(1)
+        say("read " + path)
+    except OSError as exc:
+        say(exc.errno)
+say(open("data.bin", "rb").read().decode())
+say(open(autograder.__file__).read(10) != "")
+"""
+    values, verdict = run(scratch, code, landlock_alone())
+    assert values[:8] == [13] * 8, values  # EACCES, even for root
+    assert values[8:] == ["grader's file", True], verdict
+
+
+@needs("landlock")
+def test_landlock_writes_only_its_own_tmp(scratch, tmp_path):
+    (tmp_path / "submission.py").write_text("def f(): pass\n")
+    next_to = tmp_path / "planted.py"
+    code = f"""
+import autograder
+for target in ("planted-in-scratch", {str(next_to)!r}, os.path.join(os.path.dirname(autograder.__file__), "planted.py"),
+               "/var/tmp/planted-{os.getpid()}"):
+    try:
+        open(target, "w").close()
+        say("wrote " + target)
+    except OSError as exc:
+        say(exc.errno)
+own = os.path.join(os.environ["TMPDIR"], "mine")
+open(own, "w").write("x")
+say(open(own).read())
+"""
+    values, verdict = run(scratch, code, landlock_alone())
+    assert values[:4] == [13] * 4, values
+    assert values[4] == "x", verdict
+    assert not next_to.exists() and not Path(f"/var/tmp/planted-{os.getpid()}").exists()
+    assert not (sandbox.PACKAGE_DIR / "planted.py").exists() and not Path(scratch, "planted-in-scratch").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the grader is not root")
+def test_a_child_left_as_root_has_no_capabilities(scratch):
+    """Without a uid to drop to (and no bubblewrap), root's child execs with none."""
+    code = "say([line.split()[1] for line in open('/proc/self/status') if line.startswith(('CapEff', 'CapBnd'))])"
+    (seen,), _ = run(scratch, code, dataclasses.replace(landlock_alone(), mode="auto"))
+    assert seen == ["0000000000000000", "0000000000000000"]
+
+
+def test_the_child_cannot_signal_the_grader(scratch):
+    contained("signals")
+    if not (LAYERS.bwrap or LAYERS.landlock >= 6):
+        pytest.skip("a cold child is contained by bubblewrap or Landlock's scope; the warm start "
+                    "is tested in test_warm_start")
+    code = """
+import signal
+for kill in (lambda: os.kill(GRADER, 0), lambda: os.kill(os.getppid(), 0), lambda: os.killpg(os.getpgid(GRADER), 0)):
+    try:
+        kill()
+        say("signalled")
+    except OSError as exc:
+        say(exc.errno)
+"""
+    values, _ = run(scratch, code)
+    assert "signalled" not in values and len(values) == 3
 
 
 def test_the_limits_are_set(scratch):
@@ -212,14 +370,15 @@ def test_a_file_too_big_is_named(scratch):
     if not LAYERS.rlimits:
         pytest.skip(WHY["rlimits"])
     code = """
+big = os.path.join(os.environ.get("TMPDIR", "/tmp"), "big")
 try:
-    with open("/tmp/big", "wb") as file:
+    with open(big, "wb") as file:
         file.write(bytes(3 << 20))
 except OSError as exc:
     say(exc.errno)  # Python ignores SIGXFSZ: student code sees EFBIG
 import signal
 signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # a program that does not is killed
-os.execv("/bin/sh", ["sh", "-c", "head -c 3000000 /dev/zero > /tmp/big"])
+os.execv("/bin/sh", ["sh", "-c", f"exec head -c 3000000 /dev/zero > {big}"])
 """
     (seen,), verdict = run(scratch, code, with_limits(file_bytes=1 << 20))
     assert seen == 27 and verdict == "the process wrote a file larger than 1 MiB"
@@ -264,11 +423,23 @@ if os.fork() == 0:
 time.sleep(0.5)
 say("daemon started")
 """
-    values, _ = run(scratch, code)
-    assert values == ["daemon started"]
-    time.sleep(0.2)
-    survivors = [p for p in os.listdir("/proc") if p.isdigit() and _comm(p) == name]
-    assert survivors == []
+    read_end, write_end = os.pipe()
+    box = sandbox.Box(scratch)
+    try:  # the daemon holds the pipe: read its first line only, then kill, as the grader does
+        process = box.popen([sys.executable, "-S", "-c", "import json, os, sys\n"
+                             "def say(value):\n    os.write(int(sys.argv[1]), (json.dumps(value) + '\\n').encode())\n"
+                             + code + "time.sleep(60)\n", str(write_end)],
+                            env={"PATH": "/usr/bin:/bin"}, pass_fds=(write_end,))
+        os.close(write_end)
+        assert os.read(read_end, 1 << 10) == b'"daemon started"\n'
+        assert [p for p in os.listdir("/proc") if p.isdigit() and _comm(p) == name], "the daemon should run"
+        started = time.monotonic()
+        box.kill(process)
+    finally:
+        box.close()
+        os.close(read_end)
+    survivors = [p for p in os.listdir("/proc") if p.isdigit() and _comm(p) == name and processes.alive(int(p))]
+    assert survivors == [] and time.monotonic() - started < 10  # a zombie is dead, waiting for init
 
 
 def _comm(pid: str) -> str:
@@ -310,7 +481,7 @@ CONFIGURATIONS = {  # AUTOGRADER_SANDBOX -> the machine it stands for
     "off": "the trust boundary alone",
     "auto": "every layer this machine has",
     "auto -user -cgroup": "a user without root: bubblewrap, seccomp, rlimits",
-    "auto -bwrap": "root without user namespaces: uid, cgroup, private /tmp, seccomp, rlimits",
+    "auto -namespaces": "no namespaces (as in most containers): Landlock, seccomp, rlimits (uid, cgroup as root)",
 }
 _GRADE = ("import json, sys\nfrom autograder.grading import grade\n"
           "print(json.dumps(grade(sys.argv[1], seed=1).to_json()))")

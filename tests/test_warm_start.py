@@ -97,7 +97,6 @@ def test_a_restarted_child_is_forked_fresh_from_the_same_server(child):
 
 
 @warm_only
-@needs("bubblewrap")
 def test_a_forked_child_has_no_privileges_and_no_network(child):
     uid, groups, status, inet, unshare = probe(child, """
         import ctypes, os, socket
@@ -122,10 +121,10 @@ def test_a_forked_child_has_no_privileges_and_no_network(child):
 
 
 @warm_only
-@needs("bubblewrap")
 def test_a_forked_child_cannot_reach_its_server(child):
-    """The server is visible in /proc (the box's pid namespace) but not dumpable, and has no
-    pid in the child's namespace: no memory, environment, descriptors or signals."""
+    """The server may be visible in /proc (bubblewrap's, if the child could not mount its own)
+    but is not dumpable, and has no pid in the child's namespace: no memory, environment,
+    descriptors or signals."""
     child.start()
     server = child.warm.server
     others, reached = probe(child, """
@@ -151,7 +150,7 @@ def test_a_forked_child_cannot_reach_its_server(child):
                 pass
         return [others, reached]
     """)
-    assert others == 1 and reached == []
+    assert others <= 1 and reached == []
     assert server.alive() and probe(child, "return 5") == 5 and child.warm.server is server
 
 
@@ -168,7 +167,7 @@ def test_a_forked_child_ends_with_a_verdict(child, body, verdict):
 
 
 @warm_only
-@needs("memory cgroup", "bubblewrap")
+@needs("memory cgroup")
 def test_the_memory_limit_is_the_childs_own(child):
     """The server's torch does not count: its share is added to the box's limit, and a child
     that goes over the limit is named for it."""

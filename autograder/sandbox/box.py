@@ -13,17 +13,20 @@ import os
 import queue
 import re
 import resource
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from concurrent.futures import Future
 from pathlib import Path
 
-from autograder.sandbox import filesystem, processes, seccomp
-from autograder.sandbox.layers import Layers, SandboxError, detect, missing, size
+from autograder.sandbox import filesystem, landlock, processes, seccomp
+from autograder.sandbox.layers import MODE_ENV, Layers, SandboxError, detect, missing, size
 
 STATE_DIR = Path("/run/autograder-sandbox")  # slot locks (root only)
+REQUIRED_BUT = f"the sandbox is required ({MODE_ENV}=required), but "
 _counter = itertools.count()
 
 
@@ -70,10 +73,10 @@ class Box:
         self.layers = layers or detect()
         self.user: tuple[str, int, int] | None = None
         self.cgroups: list[Path] = []
+        self.tmp: str | None = None  # the child's own writable folder where it gets no private /tmp
         self._lock: int | None = None
         if self.layers.mode == "required" and missing(self.layers):
-            raise SandboxError("the sandbox is required, but these layers are off: "
-                               + "; ".join(missing(self.layers)))
+            raise SandboxError(REQUIRED_BUT + "; ".join(missing(self.layers)))
         if self.layers.users:
             self._take_slot()
 
@@ -85,8 +88,8 @@ class Box:
         A ``fork_server`` (``forkserver``) never runs student code itself: its box lets it
         make user namespaces, and seccomp is loaded into each child it forks, not into it."""
         layers, limits = self.layers, self.layers.limits
-        if fork_server and layers.active and not layers.bwrap:
-            raise SandboxError("a fork server needs bubblewrap: its children's namespaces are its own")
+        if fork_server and layers.active and not (layers.bwrap or layers.namespaces):
+            raise SandboxError("a fork server needs namespaces for its children (bubblewrap or unshare(2))")
         common = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                       cwd=self.scratch, start_new_session=True)
         if not layers.active:
@@ -99,22 +102,30 @@ class Box:
             if self.user:  # the scratch folder: readable by the slot's group, never writable
                 os.chown(self.scratch, 0, self.user[2])
                 os.chmod(self.scratch, 0o750)
-                if filesystem.views_work():
+                if layers.views:
                     # the scratch folder too: it may lie in a folder closed to others (a TMPDIR of root's)
                     view = filesystem.View.for_user(self.visible(), without_bwrap=not layers.bwrap,
                                                     tmp_bytes=limits.tmp_bytes)
             env = {**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(filesystem.PACKAGE_DIR.parent)}
-            if layers.bwrap or view:
+            private_tmp = bool(layers.bwrap or fork_server or (view and "/tmp" in dict(view.covers)))
+            if private_tmp:
                 env.update(HOME="/tmp", TMPDIR="/tmp")
+            restrict = None
+            if layers.landlock and not (layers.bwrap or fork_server):  # a warm child's is applied by its server
+                if not private_tmp:
+                    env.update(HOME=self._own_tmp(), TMPDIR=self._own_tmp())
+                restrict = self.landlock_rules(["/tmp", "/var/tmp", "/dev/shm"] if private_tmp
+                                               else [self._own_tmp()]).applier()
             load_seccomp = None
             if layers.bwrap:
                 argv = self._bwrap_command(argv, env, opened, fork_server)
                 pass_fds = (*pass_fds, *opened[len(cgroup_fds):])
                 env = {"PATH": "/usr/bin:/bin"}
-            elif layers.seccomp:
+            elif layers.seccomp and not fork_server:  # loaded into each child it forks
                 load_seccomp = seccomp.loader(layers.seccomp)
             preexec = processes.preexec(cgroup_fds, view, self.user[1:] if self.user else None,
-                                        self._rlimits() if layers.rlimits else (), load_seccomp)
+                                        self._rlimits() if layers.rlimits else (), load_seccomp, restrict,
+                                        drop_capabilities=layers.root and not self.user and not layers.bwrap)
             return _spawner.run(lambda: subprocess.Popen(argv, pass_fds=pass_fds, env=env,
                                                          preexec_fn=preexec, **common))
         finally:
@@ -125,6 +136,22 @@ class Box:
         """The host's folders the child sees besides the system: the interpreter's trees, the
         ``autograder`` package and its scratch folder, all read-only."""
         return [*filesystem.python_trees(), str(filesystem.PACKAGE_DIR), self.scratch]
+
+    def landlock_rules(self, writable: list[str], readable: tuple[str, ...] = ()) -> landlock.Rules:
+        """Landlock's allow-list for this box's child: read the system and ``visible``, write
+        ``writable``; the package's parent may only be listed (Python's import system lists
+        each folder on its path)."""
+        parent = str(filesystem.PACKAGE_DIR.parent)
+        listed = () if any(parent == t or parent.startswith(t + "/") for t in filesystem.python_trees()) else (parent,)
+        return landlock.Rules(self.layers.landlock, (*landlock.SYSTEM_READ, *self.visible(), *readable),
+                              tuple(writable), listed)
+
+    def _own_tmp(self) -> str:
+        if self.tmp is None:
+            self.tmp = tempfile.mkdtemp(prefix="autograder-tmp-")
+            if self.user:
+                os.chown(self.tmp, self.user[1], self.user[2])
+        return self.tmp
 
     def _bwrap_command(self, argv: list[str], env: dict[str, str], opened: list[int],
                        fork_server: bool = False) -> list[str]:
@@ -273,6 +300,9 @@ class Box:
         self.cgroups = []
         if self.user:
             processes.kill_user(self.user[1])
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
         if self._lock is not None:
             os.close(self._lock)  # releases the flock
             self._lock = None

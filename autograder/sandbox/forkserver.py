@@ -9,8 +9,13 @@ Each fork, in about 30 ms instead of a 2-3 s cold start:
    ``--disable-userns`` is left off for the server's box for this) and maps its own uid;
 2. F forks G, pid 1 of the new pid namespace, and exits; G is re-parented to the server,
    a child subreaper, which reaps it and reports how it ended;
-3. G mounts a fresh, size-capped ``/tmp`` and ``/dev/shm``, drops every capability, loads
-   seccomp (kept out of the server's box so that step 1 can unshare) and becomes the child.
+3. G mounts a fresh, size-capped ``/tmp`` and ``/dev/shm``, drops every capability, applies
+   Landlock (its rules name that fresh ``/tmp``), loads seccomp (both kept out of the
+   server's box so that step 1 can unshare and mount) and becomes the child.
+
+Without bubblewrap the server's box is the uid slot, cgroups, rlimits and (as root) the
+mount view; step 1 works wherever unprivileged user namespaces do, and Landlock keeps G
+from the files, TCP and signals bubblewrap would have hidden.
 
 So each child starts clean: nothing of an earlier child's files in ``/tmp``, none of its
 processes (killing G, pid 1, kills its whole namespace) and the server itself out of reach
@@ -31,14 +36,16 @@ import random
 import select
 import signal
 import socket
+import subprocess
 import sys
 import time
 
-from autograder.sandbox import filesystem, seccomp
+from autograder.sandbox import filesystem, landlock, seccomp
 
 _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER, _PR_CAPBSET_DROP = 4, 36, 24
 _CLONE_NEWNS, _CLONE_NEWIPC, _CLONE_NEWUSER, _CLONE_NEWPID = 0x20000, 0x8000000, 0x10000000, 0x20000000
 _CAP_LAST = 63
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 MESSAGE_BYTES = 4096
 FORK_FAILED = 70  # F's exit status when namespaces or mounts fail (before any student code)
 
@@ -64,7 +71,7 @@ class ForkServer:
     def launch(cls, box, env: dict[str, str], *, preload: tuple[str, ...], target: str) -> "ForkServer":
         """Start the server in ``box`` (a ``sandbox.Box``); it imports ``preload`` meanwhile."""
         layers = box.layers
-        isolated = layers.active and bool(layers.bwrap)
+        isolated = layers.active and bool(layers.bwrap or layers.namespaces)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         passed = [theirs.fileno()]
         bpf_fd = -1
@@ -76,7 +83,9 @@ class ForkServer:
         # child's fresh /tmp
         keep = [path for path in box.visible() if any(path.startswith(top + "/") for top in ("/tmp", "/dev/shm"))]
         config = {"control": theirs.fileno(), "bpf": bpf_fd, "tmp_bytes": layers.limits.tmp_bytes if isolated else 0,
-                  "keep": keep, "target": target, "preload": list(preload)}
+                  "keep": keep, "target": target, "preload": list(preload),
+                  "landlock": box.landlock_rules(["/tmp", "/dev/shm"], ["/proc"]).to_json()
+                  if isolated and layers.landlock else None}
         argv = [sys.executable, "-m", "autograder.sandbox.forkserver", json.dumps(config)]
         try:
             process = box.popen(argv, env=env, pass_fds=tuple(passed), fork_server=True)
@@ -136,7 +145,11 @@ class ForkServer:
 
     def close(self) -> None:
         if self.process is not None:
-            self.control.close()
+            self.control.close()  # the server kills its children and exits (without bubblewrap
+            try:                  # or a cgroup, nothing else would)
+                self.process.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                pass
             self.box.kill(self.process)
             self.box.close()
             self.process = None
@@ -181,8 +194,10 @@ def _return_code(status: int) -> int:
 
 
 class _Server:
-    def __init__(self, control: socket.socket, bpf: bytes | None, tmp_bytes: int, keep: list[str], run):
+    def __init__(self, control: socket.socket, bpf: bytes | None, tmp_bytes: int, keep: list[str], run,
+                 rules: landlock.Rules | None = None):
         self.control, self.bpf, self.tmp_bytes, self.keep, self.run = control, bpf, tmp_bytes, keep, run
+        self.restrict = rules.applier() if rules else None  # prepared here: G only calls it
         self.ended: dict[int, int] = {}  # child -> return code
         self.children: set[int] = set()
 
@@ -193,8 +208,10 @@ class _Server:
             if not select.select([self.control], [], [], 0.5)[0]:
                 continue
             data, fds, _, _ = socket.recv_fds(self.control, MESSAGE_BYTES, 2)
-            if not data:
-                return  # the grader closed the socket
+            if not data:  # the grader closed the socket
+                for child in list(self.children):
+                    self.op_kill(id=child)
+                return
             try:
                 request = json.loads(data)
                 reply = getattr(self, "op_" + request.pop("op"))(*fds, **request)
@@ -264,7 +281,11 @@ class _Server:
             if self.tmp_bytes:
                 cover = f"mode=1777,size={self.tmp_bytes}"
                 filesystem.View((("/dev/shm", cover), ("/tmp", cover)), tuple(self.keep)).mount()
+                # its own /proc: only its namespace's processes (the host's, without bubblewrap)
+                own_proc = not libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None)
                 _drop_capabilities(libc)
+            if self.restrict:  # after the mounts: a rule names the fresh /tmp and /proc
+                self.restrict(skip=() if self.tmp_bytes and own_proc else ("/proc",))
             if self.bpf:
                 seccomp.loader(self.bpf)()
             os.close(note_write)
@@ -347,7 +368,8 @@ def main(argv: list[str]) -> None:
     except BaseException as exc:  # noqa: BLE001 - the grader reads why and starts children cold
         control.send(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"[:500]}).encode())
         return
-    _Server(control, bpf, config["tmp_bytes"], config["keep"], run).serve()
+    rules = landlock.Rules.from_json(config["landlock"]) if config.get("landlock") else None
+    _Server(control, bpf, config["tmp_bytes"], config["keep"], run, rules).serve()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ built) run once per process.
 from __future__ import annotations
 
 import functools
+import grp
 import os
 import pwd
 import re
@@ -17,14 +18,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sandbox import filesystem, processes, seccomp
+from autograder.sandbox import filesystem, landlock, processes, seccomp
 
-MODE_ENV = "AUTOGRADER_SANDBOX"  # auto | off | required, then -bwrap, -user, -cgroup, -seccomp, -rlimits, -warm
+MODE_ENV = "AUTOGRADER_SANDBOX"  # auto | off | required, then -bwrap, -user, -cgroup, -seccomp, -rlimits,
+# -landlock, -namespaces (as if the kernel made none: no bubblewrap, mount view or warm start), -warm,
+# -setup (as if scripts/setup-sandbox.sh had not run: no bubblewrap, no named users)
 MEMORY_ENV = "AUTOGRADER_MEMORY"  # 2G, 1536M
 USER_PREFIX = "autograder-sandbox"  # autograder-sandbox0, autograder-sandbox1, ...: one per slot
+NUMERIC_UID = 2_000_000_000  # without those users, root drops to unused uids from here (no setup)
+SLOTS = 16
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 GiB, MiB = 1 << 30, 1 << 20
-NAMES = ("memory cgroup", "pids cgroup", "sandbox user", "rlimits", "bubblewrap", "seccomp")
+NAMES = ("memory cgroup", "pids cgroup", "sandbox user", "rlimits", "bubblewrap", "seccomp", "landlock",
+         "namespaces")
+CONTAINED = ("files", "network", "signals")  # what ``required`` insists on, whichever layers give it
 
 
 class SandboxError(Exception):
@@ -54,6 +61,9 @@ class Layers:
     rlimits: bool = False
     off: tuple[tuple[str, str], ...] = ()
     warm: bool = True  # children fork from a warm server (``forkserver``), else each starts cold
+    landlock: int = 0  # Landlock's ABI version, 0: off
+    views: bool = False  # root may make a private mount namespace (``filesystem.View``) for a child
+    namespaces: bool = False  # user, pid, mount and ipc namespaces can be made (warm children's)
 
     @property
     def active(self) -> bool:
@@ -73,6 +83,15 @@ class Layers:
         if not self.cgroups:
             rlimits.append(f"address space {size(limits.memory)}")
         users = f"{len(self.users)} slots, {self.users[0][0]}..; " if self.users else ""
+        if self.users and self.users[0][0].startswith("#"):
+            users = f"{len(self.users)} slots, unused uids {self.users[0][1]}..{self.users[-1][1]} (no setup); "
+        scope = ["reads only the system, Python, the autograder package and the scratch folder",
+                 "writes only a /tmp of its own"]
+        if self.landlock >= 4:
+            scope.append("no TCP bind or connect")
+        if self.landlock >= 6:
+            scope.append("signals only its own processes")
+        contained = containment(self)
         return [
             f"sandbox: {self.mode} (set {MODE_ENV}=off|auto|required)",
             line("memory cgroup", bool(self.cgroups), f"{size(limits.memory)} per child"),
@@ -83,8 +102,12 @@ class Layers:
                  f"/usr, Python, the autograder package, the scratch folder, a {size(limits.tmp_bytes)} /tmp"),
             line("seccomp", self.seccomp is not None,
                  "no IP sockets, ptrace, mount, namespaces, bpf, io_uring, keyctl: EPERM"),
+            line("landlock", bool(self.landlock), f"ABI {self.landlock}: " + ", ".join(scope)),
+            line("namespaces", self.namespaces, "user, pid, mount and ipc namespaces made with unshare(2)"),
             line("warm start", self.warm, "children fork from a process per submission that imported torch"
-                 + (" and get their own user, pid, mount and ipc namespaces" if self.active else "")),
+                 + (" and each is pid 1 of its own user, pid, mount and ipc namespaces" if self.active else "")),
+            "contained: " + "; ".join(f"{what} by {', '.join(by)}" if by else f"{what} NOT contained"
+                                      for what, by in contained.items()),
         ]
 
 
@@ -99,6 +122,8 @@ def detect() -> Layers:
     dropped = {word[1:] for word in words if word.startswith("-")}
     limits = Limits(memory=_parse_size(os.environ.get(MEMORY_ENV)) or Limits.memory)
     root = os.geteuid() == 0
+    if "namespaces" in dropped:
+        dropped.add("bwrap")
     if mode == "off":
         off = tuple((name, f"{MODE_ENV}=off") for name in NAMES)
         return Layers("off", root, limits, off=off + _warm_off("warm" in dropped), warm="warm" not in dropped)
@@ -113,35 +138,75 @@ def detect() -> Layers:
     if isinstance(cgroups, str):
         off["memory cgroup"] = off["pids cgroup"] = cgroups
         cgroups = None
-    users = None if dropping("user", "sandbox user") else _slot_users(root, off)
-    bwrap = None if dropping("bwrap", "bubblewrap") else _probe_bwrap(users[-1][1:] if users else None)  # the slot taken last
+    views = root and "namespaces" not in dropped and filesystem.views_work()
+    users = None if dropping("user", "sandbox user") else _slot_users(root, views, off, "setup" not in dropped)
+    last = users[-1][1:] if users else None  # the slot taken last
+    if "namespaces" in dropped:
+        off["bubblewrap"] = off["namespaces"] = f"{MODE_ENV} has -namespaces"
+        bwrap = None
+    elif "setup" in dropped:
+        off["bubblewrap"] = f"{MODE_ENV} has -setup: as if scripts/setup-sandbox.sh had not run"
+        bwrap = None
+    else:
+        bwrap = None if dropping("bwrap", "bubblewrap") else _probe_bwrap(last)
     if bwrap and bwrap.startswith("off: "):
         off["bubblewrap"], bwrap = bwrap[5:], None
+    namespaces = "namespaces" not in dropped and _probe_namespaces(last, views)
+    if isinstance(namespaces, str):
+        off["namespaces"], namespaces = namespaces, False
+    version = 0 if dropping("landlock", "landlock") else landlock.abi()
+    if isinstance(version, str):
+        off["landlock"], version = version, 0
     program = None if dropping("seccomp", "seccomp") else seccomp.program()
     if isinstance(program, str):
         off["seccomp"], program = program, None
     rlimits = not dropping("rlimits", "rlimits")
-    warm = bool(bwrap) and "warm" not in dropped
+    isolated = bool(bwrap) or namespaces
+    warm = isolated and "warm" not in dropped
     return Layers(mode, root, limits, cgroups, tuple(users or ()), bwrap, program, rlimits,
-                  tuple(off.items()) + _warm_off("warm" in dropped, bool(bwrap)), warm)
+                  tuple(off.items()) + _warm_off("warm" in dropped, isolated), warm, version, views, namespaces)
 
 
-def _warm_off(dropped: bool, bwrap: bool = True) -> tuple[tuple[str, str], ...]:
+def _warm_off(dropped: bool, isolated: bool = True) -> tuple[tuple[str, str], ...]:
     if dropped:
         return (("warm start", f"{MODE_ENV} has -warm: each child imports torch itself"),)
-    if not bwrap:
-        return (("warm start", "needs bubblewrap for each child's own namespaces: each child imports torch itself"),)
+    if not isolated:
+        return (("warm start", "each child needs namespaces of its own, and neither bubblewrap nor "
+                               "unshare(2) can make them here: each child imports torch itself"),)
     return ()
 
 
+def containment(layers: Layers) -> dict[str, list[str]]:
+    """For files, network and signals: the layers that contain the child (none: not contained).
+
+    Files: bubblewrap's view, or Landlock. Network: bubblewrap's network namespace, or
+    seccomp (no IP socket at all); Landlock alone stops TCP, not UDP. Signals: a pid
+    namespace (bubblewrap's, a warm child's), or Landlock's scope (ABI 6)."""
+    if not layers.active:
+        return {what: [] for what in CONTAINED}
+    return {
+        "files": [name for name, on in (("bubblewrap", layers.bwrap), ("landlock", layers.landlock)) if on],
+        "network": [name for name, on in (("bubblewrap", layers.bwrap), ("seccomp", layers.seccomp is not None))
+                    if on],
+        "signals": [name for name, on in (("bubblewrap", layers.bwrap), ("warm start", layers.warm),
+                                          ("landlock", layers.landlock >= 6)) if on],
+    }
+
+
 def missing(layers: Layers) -> list[str]:
-    """Layers this machine should give and does not (what ``required`` refuses)."""
-    expected = ["rlimits", "bubblewrap", "seccomp"]
-    if layers.root:
-        expected = ["memory cgroup", "pids cgroup", "sandbox user", *expected]
-    on = {"memory cgroup": layers.cgroups, "pids cgroup": layers.cgroups, "sandbox user": layers.users,
-          "rlimits": layers.rlimits, "bubblewrap": layers.bwrap, "seccomp": layers.seccomp}
-    return [f"{name} ({dict(layers.off).get(name, '')})" for name in expected if not on[name]]
+    """What ``required`` refuses: files, network or signals no layer contains, and no rlimits."""
+    why = dict(layers.off)
+    gaps = {"files": "bubblewrap, landlock", "network": "bubblewrap, seccomp",
+            "signals": "bubblewrap, warm start, landlock"}
+    found = []
+    for what, by in containment(layers).items():
+        if not by:
+            reasons = "; ".join(f"{name}: {why.get(name, 'off')}" for name in gaps[what].split(", "))
+            found.append(f"{what} are not contained ({reasons})" if what != "network"
+                         else f"the network is not contained ({reasons})")
+    if not layers.rlimits:
+        found.append(f"rlimits ({why.get('rlimits', '')})")
+    return found
 
 
 def doctor_lines() -> list[str]:
@@ -195,24 +260,74 @@ def _cgroups() -> tuple[Path, Path] | str:
     return found[0], found[1]
 
 
-def _slot_users(root: bool, off: dict[str, str]) -> list[tuple[str, int, int]] | None:
+def _slot_users(root: bool, views: bool, off: dict[str, str], named: bool = True) -> list[tuple[str, int, int]] | None:
     if not root:
         off["sandbox user"] = "not root: the child runs as you"
         return None
     numbered = []
     for entry in pwd.getpwall():
         match = re.fullmatch(re.escape(USER_PREFIX) + r"(\d+)", entry.pw_name)
-        if match and entry.pw_uid != 0:
+        if match and entry.pw_uid != 0 and named:
             numbered.append((int(match[1]), (entry.pw_name, entry.pw_uid, entry.pw_gid)))
     if not numbered:
-        off["sandbox user"] = f"no {USER_PREFIX}N users: run scripts/setup-sandbox.sh"
+        numbered = [(n, (f"#{uid}", uid, uid)) for n, uid in enumerate(range(NUMERIC_UID, NUMERIC_UID + SLOTS))
+                    if _unused(uid)]
+    if not numbered:
+        off["sandbox user"] = f"no {USER_PREFIX}N users and no unused uid from {NUMERIC_UID}"
         return None
     closed = [c for c in map(filesystem.closed_to_others, filesystem.python_trees() + [str(filesystem.PACKAGE_DIR)]) if c]
-    if closed and not filesystem.views_work():
+    if closed and not views:
         off["sandbox user"] = (f"{closed[0]} is closed to other users, and no private mount namespace "
                                "can be made here to reach Python through it")
         return None
     return [user for _, user in sorted(numbered)]
+
+
+def _unused(uid: int) -> bool:
+    for lookup in (pwd.getpwuid, grp.getgrgid):
+        try:
+            lookup(uid)
+            return False
+        except KeyError:
+            pass
+    return True
+
+
+_NAMESPACE_PROBE = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+uid, gid = os.getuid(), os.getgid()
+if libc.unshare(0x10000000 | 0x20000000 | 0x20000 | 0x8000000):
+    raise SystemExit("unshare: " + os.strerror(ctypes.get_errno()))
+for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+    with open(f"/proc/self/{name}", "w") as file:
+        file.write(text)
+child = os.fork()
+if child == 0:
+    if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 6, b"size=1m"):
+        os._exit(3)
+    os._exit(0 if os.getpid() == 1 else 4)
+_, status = os.waitpid(child, 0)
+raise SystemExit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _probe_namespaces(user: tuple[int, int] | None, views: bool) -> bool | str:
+    """Whether a child's own user, pid, mount and ipc namespaces can be made with unshare(2),
+    as the warm start makes them: True, or why not."""
+    view = filesystem.View.for_user(filesystem.python_trees(), without_bwrap=False,
+                                    tmp_bytes=Limits.tmp_bytes) if user and views else None
+    try:
+        done = subprocess.run([sys.executable, "-S", "-c", _NAMESPACE_PROBE], capture_output=True, timeout=30,
+                              env={"PATH": "/usr/bin:/bin"}, preexec_fn=processes.preexec(view=view, user=user))
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"could not probe: {exc}"
+    if done.returncode:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        return (f"unshare(2) cannot make them here ({message[-1] if message else done.returncode}); "
+                "are unprivileged user namespaces disabled?")
+    return True
 
 
 @functools.lru_cache(maxsize=None)

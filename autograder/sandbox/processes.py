@@ -2,21 +2,30 @@
 
 ``preexec`` runs in the forked child, still as the grader's user, in this order: join the
 cgroups (needs root), make the mount view (needs root), drop to the slot's uid with no
-supplementary groups, set the rlimits, load seccomp (only without bubblewrap, which loads
+supplementary groups, set the rlimits, apply Landlock, drop capabilities (a child left as
+root), load seccomp (only without bubblewrap, which loads
 it itself after its own setup). ``subprocess``'s ``user=`` cannot be used: it switches the
 uid before ``preexec_fn`` runs, and joining a cgroup needs root.
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import signal
 import time
 from pathlib import Path
 
+_PR_CAPBSET_DROP, _CAP_LAST = 24, 63
 
-def preexec(cgroup_fds=(), view=None, user: tuple[int, int] | None = None, rlimits=(), seccomp=None):
-    """The function ``Popen(preexec_fn=...)`` runs; everything it needs is prepared before fork."""
+
+def preexec(cgroup_fds=(), view=None, user: tuple[int, int] | None = None, rlimits=(), seccomp=None,
+            landlock=None, drop_capabilities: bool = False):
+    """The function ``Popen(preexec_fn=...)`` runs; everything it needs is prepared before fork.
+    ``drop_capabilities``: empty the bounding set, so that a child left as root execs with no
+    capability at all."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl if drop_capabilities else None
+
     def run() -> None:
         for descriptor in cgroup_fds:
             os.write(descriptor, str(os.getpid()).encode())
@@ -28,6 +37,12 @@ def preexec(cgroup_fds=(), view=None, user: tuple[int, int] | None = None, rlimi
             os.setuid(user[0])
         for which, soft, hard in rlimits:
             resource.setrlimit(which, (soft, hard))
+        if landlock:
+            landlock()
+        if prctl:
+            for number in range(_CAP_LAST + 1):
+                if prctl(_PR_CAPBSET_DROP, number, 0, 0, 0) and ctypes.get_errno() != 22:  # EINVAL: no such cap
+                    raise OSError(ctypes.get_errno(), f"could not drop capability {number}")
         if seccomp:
             seccomp()
     return run
