@@ -13,8 +13,11 @@ from autograder.tasks import LESSONS
 
 
 class Exploit:
+    def __init__(self, path):
+        self.path = str(path)
+
     def __reduce__(self):
-        return (os.system, ("touch /tmp/autograder-wire-exploit",))
+        return (os.system, (f"touch {self.path}",))
 
 
 def test_wire_round_trips_plain_data():
@@ -24,11 +27,12 @@ def test_wire_round_trips_plain_data():
     assert decoded["items"] == message["items"]
 
 
-def test_wire_refuses_a_pickle_that_runs_code():
-    payload = pickle.dumps({"ok": Exploit()}, protocol=2)
+def test_wire_refuses_a_pickle_that_runs_code(tmp_path):
+    planted = tmp_path / "wire-exploit"  # a fresh path: a broken grader's run leaves nothing behind here
+    payload = pickle.dumps({"ok": Exploit(planted)}, protocol=2)
     with pytest.raises(wire.WireError, match="not plain data"):
         wire.decode(payload)
-    assert not os.path.exists("/tmp/autograder-wire-exploit")
+    assert not planted.exists()
 
 
 def test_wire_refuses_an_oversized_reply():
