@@ -109,6 +109,8 @@ def _display(loaded: submission.Submission, task: Task) -> str:
         path = loaded.files[found.file_index].path
     elif task.id in loaded.missing:
         return loaded.missing[task.id]
+    elif task.id in loaded.nearest:
+        path = next((f.path for f in loaded.files if f.name == loaded.nearest[task.id]), loaded.root)
     elif len(loaded.files) == 1:
         path = loaded.files[0].path
     else:

@@ -304,6 +304,9 @@ def _explain_missing(submission, every: list[Definition]) -> None:
         extra = _inline(task, submission) or _close_names(task, every, used)
         if extra:
             submission.problems[task.id] = f"{problem}. {extra}"
+            near = re.search(r"\(([^(),]+\.(?:ipynb|py)), (?:cell|line) \d+", extra)
+            if near:  # "edit ... in" the file that holds the inline code or the renamed function
+                submission.nearest[task.id] = near[1]
 
 
 def _defs_of(found: Found, every):

@@ -86,6 +86,7 @@ class Submission:
     found: dict[str, locate.Found] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)  # task id -> why it cannot be graded
     missing: dict[str, str] = field(default_factory=dict)  # task id -> the lesson file not handed in
+    nearest: dict[str, str] = field(default_factory=dict)  # task id -> the file holding what came close
 
     def cells(self):
         """(file, cell) in stream order."""
