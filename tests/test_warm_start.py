@@ -42,7 +42,7 @@ def child():
 def probe(child: runner.Child, body: str):
     """Define ``probe()`` with ``body`` in the child, call it, return what it returned."""
     source = "def probe():\n" + textwrap.indent(textwrap.dedent(body).strip() + "\n", "    ")
-    reply = child.request({"op": "exec", "lesson": "l00_exports", "source": source, "filename": "probe.py",
+    reply = child.request({"op": "exec", "source": source, "filename": "probe.py",
                            "tasks": ["0.1"]}, 60)
     assert reply["ok"] is True, reply
     reply = child.request({"op": "scenario", "task": "0.1", "name": "call", "kwargs": {"name": "probe"}}, 60)
