@@ -168,8 +168,29 @@ def load(path: Path, task_ids: list[str] | None = None, aliases: dict | None = N
             if lesson is None and len(files) == 1 or task.lesson == lesson:
                 submission.problems[task.id] = source_file.problem
     locate.locate(submission, aliases or {})
+    if task_ids is None:
+        _keep_lessons_present(submission)
     _name_missing_files(submission, unreadable)
     return submission
+
+
+def _keep_lessons_present(submission: Submission) -> None:
+    """Grade the lessons a submission covers: one with a task found in it, or a file named
+    for it or for a later lesson (so a missing earlier lesson file is still reported).
+    A submission where nothing at all is found is graded for everything, to say so."""
+    order = list(LESSONS)
+    present = {t.lesson for t in submission.tasks if t.id in submission.found}
+    numbered = [order.index(lesson) for lesson in map(lambda f: lesson_of(f.name), submission.files) if lesson]
+    if numbered and submission.root.is_dir():
+        present |= set(order[:max(numbered) + 1])
+    elif numbered:
+        present |= {order[i] for i in numbered}
+    if not present:
+        return
+    submission.tasks = [t for t in submission.tasks if t.lesson in present]
+    kept = {t.id for t in submission.tasks}
+    submission.problems = {k: v for k, v in submission.problems.items() if k in kept}
+    submission.found = {k: v for k, v in submission.found.items() if k in kept}
 
 
 def _name_missing_files(submission: Submission, unreadable: list[SourceFile]) -> None:
