@@ -32,11 +32,13 @@ def check(args) -> int:
 def grade(args) -> int:
     """Grade one submission (a lesson file or a folder) and write the JSON result.
 
+The hidden checks run too, each a row of its own (`autograder check` only counts them).
+
     Exits non-zero when the score is below --pass-score (default: full marks), so CI
     can fail the build on a failing grade.
     Example: autograder grade submissions/alice --json results/alice.json
     """
-    result = _grade(args)
+    result = _grade(args, hidden=True)
     report.write_json(result, args.json)
     threshold = result.max_score if args.pass_score is None else args.pass_score
     Console(stderr=True).print(f"{result.path}: {result.score:g}/{result.max_score:g} -> {args.json}")
@@ -50,8 +52,8 @@ def release(args) -> int:
     release and exit non-zero if there are any.
     Example: autograder release --check
     """
-    from autograder.release import ReleaseError, release_diff
-    from autograder.release import release as write_release
+    from autograder.releases.exercises import ReleaseError, release_diff
+    from autograder.releases.exercises import release as write_release
 
     try:
         if args.check:
@@ -88,7 +90,7 @@ def doctor(args) -> int:
     return 0
 
 
-def _grade(args):
+def _grade(args, hidden: bool = False):
     from rich.progress import Progress
 
     from autograder import reference, warm
@@ -98,7 +100,7 @@ def _grade(args):
 
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         bar = progress.add_task(f"grading {args.path}", total=None)
-        return grade_submission(args.path, task_ids=args.task, seed=args.seed, aliases=_aliases(args),
+        return grade_submission(args.path, task_ids=args.task, seed=args.seed, aliases=_aliases(args), hidden=hidden,
                                 progress=lambda task: progress.update(bar, description=f"Task {task.id}"))
 
 
