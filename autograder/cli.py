@@ -46,16 +46,22 @@ The hidden checks run too, each a row of its own (`autograder check` only counts
 
 
 def release(args) -> int:
-    """Regenerate exercises/ (.py and .ipynb) from solutions/.
+    """Regenerate exercises/ (.py and .ipynb) from solutions/, or build a release.
 
     With --check, change nothing: list the exercise files that differ from a fresh
     release and exit non-zero if there are any.
+      autograder release student DIR      a student repository (exercises, grader, public
+                                          checks, README, GitHub Classroom workflow)
+      autograder release gradescope ZIP   a Gradescope autograder zip
+      autograder release nbgrader DIR     nbgrader source notebooks
     Example: autograder release --check
     """
     from autograder.releases.exercises import ReleaseError, release_diff
     from autograder.releases.exercises import release as write_release
 
     try:
+        if args.kind:
+            return _release_to(args)
         if args.check:
             stale = release_diff(solutions=args.solutions, exercises=args.exercises)
             for name in stale:
@@ -66,6 +72,25 @@ def release(args) -> int:
     except ReleaseError as exc:
         print(f"autograder release: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _release_to(args) -> int:
+    if args.target is None:
+        raise ValueError(f"autograder release {args.kind} needs a destination")
+    if args.kind == "student":
+        from autograder.releases.student import release_student
+
+        written = release_student(solutions=args.solutions, destination=args.target)
+    elif args.kind == "gradescope":
+        from autograder.releases.gradescope import release_gradescope
+
+        written = [release_gradescope(solutions=args.solutions, destination=args.target)]
+    else:
+        from autograder.releases.nbgrader import release_nbgrader
+
+        written = release_nbgrader(solutions=args.solutions, destination=args.target)
+    print(f"wrote {len(written)} files under {args.target}" if len(written) > 1 else f"wrote {written[0]}")
     return 0
 
 
@@ -142,6 +167,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", type=Path, required=True, help="where to write the JSON result")
     sub.add_argument("--pass-score", type=float, help="lowest passing score (default: full marks)")
     sub = command("release", release)
+    sub.add_argument("kind", nargs="?", choices=["student", "gradescope", "nbgrader"],
+                     help="build this release instead of regenerating exercises/")
+    sub.add_argument("target", nargs="?", type=Path, help="where the release goes (a folder, or the zip)")
     sub.add_argument("--solutions", type=Path, default=Path("solutions"))
     sub.add_argument("--exercises", type=Path, default=Path("exercises"))
     sub.add_argument("--check", action="store_true", help="only report exercise files that are out of date")
