@@ -13,7 +13,7 @@ from typing import Callable
 
 from autograder import enforcement, messages, reference, speed, submission
 from autograder.checking import CheckFailed, TaskContext, TaskError
-from autograder.checks import CHECKS, HIDDEN, HiddenCheck, announced
+from autograder.checks import CHECKS, HIDDEN, HiddenCheck, hidden_counts
 from autograder.results import ERROR, FAILED, PASSED, CheckResult, SubmissionResult, TaskResult
 from autograder.runner import Session
 from autograder.tasks import Task
@@ -48,7 +48,7 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
             if hidden:
                 hidden_results += [grade_hidden(task, extra, session, _task_seed(seed, task) + number + 1)
                                    for number, extra in enumerate(HIDDEN.get(task.id, []))]
-    pending = 0 if hidden else sum(announced().get(task.id, 0) for task in loaded.tasks)
+    pending = 0 if hidden else sum(hidden_counts().get(task.id, 0) for task in loaded.tasks)
     return SubmissionResult(tasks=list(results.values()), path=str(path), seed=seed,
                             flags=enforcement.flags(loaded), notes=list(dict.fromkeys(session.notes)),
                             hidden=hidden_results, hidden_pending=pending)

@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 
 from autograder import report
-from autograder.checks import HIDDEN, announced
+from autograder.checks import HIDDEN, hidden_counts
 from autograder.grading import grade
 from autograder.results import SubmissionResult
 from builders import SEED, copy_lessons, lesson_path, replace_task_cell
@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).parent / "hidden"
 
 
 def test_at_least_one_real_task_has_a_hidden_check():
-    assert announced() and all(HIDDEN[task_id] for task_id in announced())
+    assert hidden_counts() and all(HIDDEN[task_id] for task_id in hidden_counts())
 
 
 def test_hidden_checks_run_in_instructor_grading_as_rows_of_their_own(tmp_path):

@@ -42,7 +42,7 @@ def hidden_check(task_id: str, name: str, points: float = 1.0):
     return register
 
 
-def announced() -> dict[str, int]:
+def hidden_counts() -> dict[str, int]:
     """Task id -> how many hidden checks it has: counted here, or, in a student release that
     has no ``hidden.py``, as the release wrote them down."""
     if HIDDEN:
@@ -58,7 +58,7 @@ def operator_arg(name: str) -> dict:
 from autograder.checks import lesson00, lesson01, lesson02  # noqa: E402,F401  (registration)
 
 try:  # the instructor's copy; a student release has ``announced.py`` instead
-    from autograder.checks import hidden  # noqa: E402,F401  (registration)
+    import autograder.checks.hidden  # noqa: E402,F401  (registration)
 except ModuleNotFoundError:
     pass
 try:

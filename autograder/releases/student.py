@@ -74,7 +74,7 @@ def release_student(*, solutions: Path, destination: Path, baselines: dict | Non
     measured now when not given.
     """
     from autograder import baselines as timing
-    from autograder.checks import announced
+    from autograder.checks import hidden_counts
 
     destination = Path(destination)
     if destination.exists() and any(destination.iterdir()):
@@ -83,7 +83,7 @@ def release_student(*, solutions: Path, destination: Path, baselines: dict | Non
         raise FileNotFoundError(NO_PROJECT.format(kit=KIT))
     files = exercises.render(solutions)  # checks every solution before anything is written
     data = timing.measure() if baselines is None else baselines
-    counts = announced()
+    counts = hidden_counts()
 
     written = [*_copy_package(destination / "autograder")]
     written.append(_write(destination / "autograder/checks/announced.py", _announced_module(counts)))
