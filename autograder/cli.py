@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (SubmissionError, ValueError) as exc:
+    except (SubmissionError, ValueError, FileNotFoundError) as exc:
         print(f"autograder {args.command}: {exc}", file=sys.stderr)
         return 2
 

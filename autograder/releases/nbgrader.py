@@ -19,6 +19,13 @@ import importlib
 importlib.import_module("autograder.releases.nbgrader").check_task({task!r}, {notebook!r})
 """
 NOT_PASSED = "{message}"
+CONFIG = """\
+c = get_config()  # noqa: F821
+c.CourseDirectory.root = __import__("os").path.dirname(__file__)
+# The first test cell of a notebook grades all its tasks in a sandboxed child: give it time.
+c.Execute.timeout = 900
+c.Execute.iopub_timeout = 60
+"""
 _RESULTS: dict[tuple[str, float], dict] = {}  # the notebook graded once for all its test cells
 
 
@@ -85,8 +92,7 @@ def release_nbgrader(*, solutions: Path, destination: Path) -> list[Path]:
         written.append(target)
     config = Path(destination) / "nbgrader_config.py"
     if not config.exists():
-        config.write_text("c = get_config()  # noqa: F821\nc.CourseDirectory.root = "
-                          "__import__('os').path.dirname(__file__)\n", encoding="utf-8")
+        config.write_text(CONFIG, encoding="utf-8")
         written.append(config)
     return written
 
