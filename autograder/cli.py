@@ -40,6 +40,7 @@ def grade(args) -> int:
     processes and write OUT/gradebook.csv, OUT/report.html and, per student,
     results.json (Gradescope), feedback.md, feedback.html and junit.xml. A run started
     again keeps every result whose submission did not change.
+    The hidden checks run too, each a row of its own (`autograder check` only counts them).
     Example: autograder grade submissions/alice --json results/alice.json
     Example: autograder grade examples/class --out results --jobs 2
     """
@@ -47,7 +48,7 @@ def grade(args) -> int:
         return _grade_class(args)
     if args.json is None:
         raise ValueError(NEEDS_OUTPUT)
-    result = _grade(args)
+    result = _grade(args, hidden=True)
     report.write_json(result, args.json)
     threshold = result.max_score if args.pass_score is None else args.pass_score
     Console(stderr=True).print(f"{result.path}: {result.score:g}/{result.max_score:g} -> {args.json}")
@@ -76,16 +77,22 @@ def _grade_class(args) -> int:
 
 
 def release(args) -> int:
-    """Regenerate exercises/ (.py and .ipynb) from solutions/.
+    """Regenerate exercises/ (.py and .ipynb) from solutions/, or build a release.
 
     With --check, change nothing: list the exercise files that differ from a fresh
     release and exit non-zero if there are any.
+      autograder release student DIR      a student repository (exercises, grader, public
+                                          checks, README, GitHub Classroom workflow)
+      autograder release gradescope ZIP   a Gradescope autograder zip
+      autograder release nbgrader DIR     nbgrader source notebooks
     Example: autograder release --check
     """
-    from autograder.release import ReleaseError, release_diff
-    from autograder.release import release as write_release
+    from autograder.releases.exercises import ReleaseError, release_diff
+    from autograder.releases.exercises import release as write_release
 
     try:
+        if args.kind:
+            return _release_to(args)
         if args.check:
             stale = release_diff(solutions=args.solutions, exercises=args.exercises)
             for name in stale:
@@ -96,6 +103,25 @@ def release(args) -> int:
     except ReleaseError as exc:
         print(f"autograder release: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _release_to(args) -> int:
+    if args.target is None:
+        raise ValueError(f"autograder release {args.kind} needs a destination")
+    if args.kind == "student":
+        from autograder.releases.student import release_student
+
+        written = release_student(solutions=args.solutions, destination=args.target)
+    elif args.kind == "gradescope":
+        from autograder.releases.gradescope import release_gradescope
+
+        written = [release_gradescope(solutions=args.solutions, destination=args.target)]
+    else:
+        from autograder.releases.nbgrader import release_nbgrader
+
+        written = release_nbgrader(solutions=args.solutions, destination=args.target)
+    print(f"wrote {len(written)} files under {args.target}" if len(written) > 1 else f"wrote {written[0]}")
     return 0
 
 
@@ -120,7 +146,7 @@ def doctor(args) -> int:
     return 0
 
 
-def _grade(args):
+def _grade(args, hidden: bool = False):
     from rich.progress import Progress
 
     from autograder import reference, warm
@@ -133,7 +159,7 @@ def _grade(args):
         from autograder.locate import config_tasks
 
         return grade_submission(args.path, task_ids=args.task or config_tasks(args.path), seed=args.seed,
-                                aliases=_aliases(args),
+                                aliases=_aliases(args), hidden=hidden,
                                 progress=lambda task: progress.update(bar, description=f"Task {task.id}"))
 
 
@@ -180,6 +206,9 @@ def parser() -> argparse.ArgumentParser:
                      help="a class: local processes, or a Dask cluster (needs --scheduler)")
     sub.add_argument("--scheduler", metavar="ADDRESS", help="a class: the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     sub = command("release", release)
+    sub.add_argument("kind", nargs="?", choices=["student", "gradescope", "nbgrader"],
+                     help="build this release instead of regenerating exercises/")
+    sub.add_argument("target", nargs="?", type=Path, help="where the release goes (a folder, or the zip)")
     sub.add_argument("--solutions", type=Path, default=Path("solutions"))
     sub.add_argument("--exercises", type=Path, default=Path("exercises"))
     sub.add_argument("--check", action="store_true", help="only report exercise files that are out of date")
@@ -192,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (SubmissionError, ValueError, EntryError) as exc:
+    except (SubmissionError, ValueError, EntryError, FileNotFoundError) as exc:
         print(f"autograder {args.command}: {exc}", file=sys.stderr)
         return 2
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 from autograder import enforcement, messages, reference, speed, submission
 from autograder.checking import CheckFailed, TaskContext, TaskError
-from autograder.checks import CHECKS
+from autograder.checks import CHECKS, HIDDEN, HiddenCheck, hidden_counts
 from autograder.results import ERROR, FAILED, PASSED, CheckResult, SubmissionResult, TaskResult
 from autograder.runner import Child, Session
 from autograder.tasks import Task
@@ -21,7 +21,8 @@ from autograder.tasks import Task
 
 def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = None,
           progress: Callable[[TaskResult], None] | None = None,
-          aliases: dict[str, dict[str, str]] | None = None, child: Child | None = None) -> SubmissionResult:
+          aliases: dict[str, dict[str, str]] | None = None, child: Child | None = None,
+          hidden: bool = False) -> SubmissionResult:
     """Grade a submission: a folder, or a single notebook or ``.py`` of any name.
 
     A file named for a lesson (``l02_fully_connected.py``, ``01_matmul.ipynb``) is graded
@@ -29,11 +30,14 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     01). Any other file, and a folder, is a whole submission: every task is looked for in
     it. ``aliases`` maps tasks to the names a submission uses (``locate.parse_aliases``).
     ``child``: a child launched ahead that never ran code (the notebook's grader keeps one ready).
+    ``hidden`` also runs the hidden checks (instructor grading, Gradescope), each a row of
+    its own; without it the result counts them in ``hidden_pending``.
     """
     path = Path(path)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     loaded = submission.load(path, task_ids, aliases)
     results: dict[str, TaskResult] = {}
+    hidden_results: list[TaskResult] = []
     if any(speed.SPEED.get(t.id) and speed.SPEED[t.id].ratio for t in loaded.tasks):
         reference.warm_up()
     with Session(loaded, child=child) as session:
@@ -43,8 +47,13 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
             results[task.id] = result
             if progress:
                 progress(result)
+            if hidden:
+                hidden_results += [grade_hidden(task, extra, session, _task_seed(seed, task) + number + 1)
+                                   for number, extra in enumerate(HIDDEN.get(task.id, []))]
+    pending = 0 if hidden else sum(hidden_counts().get(task.id, 0) for task in loaded.tasks)
     return SubmissionResult(tasks=list(results.values()), path=str(path), seed=seed,
-                            flags=enforcement.flags(loaded), notes=list(dict.fromkeys(session.notes)))
+                            flags=enforcement.flags(loaded), notes=list(dict.fromkeys(session.notes)),
+                            hidden=hidden_results, hidden_pending=pending)
 
 
 def _task_seed(seed: int, task: Task) -> int:
@@ -78,6 +87,29 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
     except TaskError as error:
         result.status = ERROR
         result.message = _compose(task, str(error), _undefined_note(str(error), session), loaded, earlier)
+    return result
+
+
+def grade_hidden(task: Task, extra: HiddenCheck, session: Session, seed: int) -> TaskResult:
+    """One hidden check of a task, as a row of its own with its own points."""
+    loaded = session.submission
+    result = TaskResult(id=task.id, name=f"{task.name} (hidden: {extra.name})", max_score=extra.points,
+                        status=PASSED, location=loaded.location(task.id))
+    if task.id in session.problems:
+        result.status = FAILED if task.id in loaded.missing else ERROR
+        result.message = _compose(task, session.problems[task.id], "", loaded)
+        return result
+    context = TaskContext(task, session, seed)
+    try:
+        extra.function(context)
+        result.checks += [CheckResult(name, True) for name in dict.fromkeys(context.passed)]
+    except CheckFailed as failure:
+        result.checks.append(CheckResult(failure.check, False, failure.message))
+        result.status = FAILED
+        result.message = _compose(task, f"hidden check ({extra.name}): {failure.message}", failure.hint, loaded)
+    except TaskError as error:
+        result.status = ERROR
+        result.message = _compose(task, f"hidden check ({extra.name}): {error}", "", loaded)
     return result
 
 

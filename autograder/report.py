@@ -10,6 +10,8 @@ from rich.table import Table
 from autograder.results import ERROR, PASSED, SubmissionResult
 
 _STYLE = {PASSED: "green", ERROR: "magenta"}
+HIDDEN_PENDING = ("{count} hidden {checks} of these tasks will also run when your work is graded; "
+                  "they are not in this copy and not in this score.")
 
 
 def _points(value: float) -> str:
@@ -25,7 +27,7 @@ def table(result: SubmissionResult) -> Table:
     grid.add_column("Points", justify="right", no_wrap=True)
     grid.add_column("Where", overflow="fold")
     grid.add_column("Message", overflow="fold")
-    for task in result.tasks:
+    for task in [*result.tasks, *result.hidden]:
         style = _STYLE.get(task.status, "red")
         grid.add_row(task.id, task.name, f"[{style}]{task.status}[/{style}]",
                      f"{_points(task.score)}/{_points(task.max_score)}", task.location, task.message)
@@ -35,7 +37,7 @@ def table(result: SubmissionResult) -> Table:
 def plain_lines(result: SubmissionResult) -> list[str]:
     """One line per task, unwrapped: for logs, pipes and grep."""
     lines = [f"{result.path} (seed {result.seed})"]
-    for task in result.tasks:
+    for task in [*result.tasks, *result.hidden]:
         points = f"{_points(task.score)}/{_points(task.max_score)}"
         where = f" [{task.location}]" if task.location else ""
         lines.append(f"{task.id:>5} {task.status:<7}{points:>6}  {task.name}{where}"

@@ -3,6 +3,8 @@
 Totals are computed, never stored twice, and everything round-trips through JSON.
 ``status`` is ``passed``, ``failed`` (the code ran and is wrong) or ``error`` (it could
 not be graded: missing file, a cell that does not run, a crash or a timeout).
+Hidden checks are rows of their own in ``SubmissionResult.hidden``; they count in the
+totals when they ran, and ``hidden_pending`` says how many did not run here.
 """
 from __future__ import annotations
 
@@ -53,23 +55,32 @@ class SubmissionResult:
     crashed: str = ""  # set when grading itself could not run at all
     flags: list[str] = field(default_factory=list)  # suspicious constructs, for the instructor
     notes: list[str] = field(default_factory=list)  # about the whole submission (a failing import)
+    hidden: list[TaskResult] = field(default_factory=list)  # hidden checks that ran, one row each
+    hidden_pending: int = 0  # hidden checks of the graded tasks that did not run here
 
     @property
     def score(self) -> float:
-        return sum(t.score for t in self.tasks)
+        return sum(t.score for t in [*self.tasks, *self.hidden])
 
     @property
     def max_score(self) -> float:
-        return sum(t.max_score for t in self.tasks)
+        return sum(t.max_score for t in [*self.tasks, *self.hidden])
 
     @property
     def passed(self) -> bool:
-        return not self.crashed and all(t.status == PASSED for t in self.tasks)
+        return not self.crashed and all(t.status == PASSED for t in [*self.tasks, *self.hidden])
 
     def to_json(self) -> dict:
-        return {"score": self.score, "max_score": self.max_score,
+        data = {"score": self.score, "max_score": self.max_score,
                 "tasks": [t.to_json() for t in self.tasks], "notes": list(self.notes)}
+        if self.hidden:
+            data["hidden"] = [t.to_json() for t in self.hidden]
+        if self.hidden_pending:
+            data["hidden_pending"] = self.hidden_pending
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "SubmissionResult":
-        return cls(tasks=[TaskResult.from_json(t) for t in data["tasks"]], notes=list(data.get("notes", [])))
+        return cls(tasks=[TaskResult.from_json(t) for t in data["tasks"]], notes=list(data.get("notes", [])),
+                   hidden=[TaskResult.from_json(t) for t in data.get("hidden", [])],
+                   hidden_pending=int(data.get("hidden_pending", 0)))

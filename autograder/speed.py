@@ -14,7 +14,9 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from autograder import reference
+import torch
+
+from autograder import baselines, reference
 from autograder.checking import CheckFailed, TaskError
 from autograder.runner import ChildFailure
 
@@ -112,10 +114,14 @@ def check_ratio(t, limit: float) -> None:
         t.notes.append(f"speed against the reference not measured: {exc}")
         return
     if baseline is None:
-        t.notes.append("speed against the reference not measured: no reference solutions here")
-        return
-    with reference.lock:  # one timing at a time per reference child
-        ratio = _ratio(t, baseline, *MEASURE[t.task.id])
+        recorded = baselines.load().get(t.task.id)
+        if recorded is None:
+            t.notes.append("speed against the reference not measured: no reference solutions here")
+            return
+        ratio = _ratio_to_recorded(t, recorded, *MEASURE[t.task.id])
+    else:
+        with reference.lock:  # one timing at a time per reference child
+            ratio = _ratio(t, baseline, *MEASURE[t.task.id])
     t.measures["speed_ratio"] = round(ratio, 3)
     if ratio > limit:
         raise CheckFailed("speed (time)", f"median {ratio:.1f}× the reference's time (limit {limit:g}×)")
@@ -126,38 +132,64 @@ def _ratio(t, baseline, kind, name, shapes) -> float:
     """median(submission) / median(reference): interleaved rounds of fresh inputs, both
     timed by this process's clock around a child's round, so both pay the same costs."""
     submission_session = t.session
-    one_call = min(_time_round(t, baseline, kind, name, shapes, 1, _seed(t)) for _ in range(2))
+    one_call = min(_time_round(t.task, baseline, kind, name, shapes, 1, _seed(t)) for _ in range(2))
     calls = max(1, min(MAX_CALLS, round(ROUND_SECONDS / max(one_call, 1e-6))))
     times = {"submission": [], "reference": []}
     for round_number in range(WARMUP + ROUNDS):
         seed = _seed(t)  # fresh inputs every round: nothing to cache
         order = [("submission", submission_session), ("reference", baseline)]
         for who, session in (order if round_number % 2 == 0 else order[::-1]):  # alternate
-            elapsed = _time_round(t, session, kind, name, shapes, calls, seed)
+            elapsed = _time_round(t.task, session, kind, name, shapes, calls, seed)
             if round_number >= WARMUP:
                 times[who].append(elapsed)
     return statistics.median(times["submission"]) / statistics.median(times["reference"])
+
+
+def _ratio_to_recorded(t, relative: float, kind, name, shapes) -> float:
+    """The submission's time per call over the calibration's, over the reference's recorded
+    quotient. Each round is paired with a calibration timed just after it, and the least
+    disturbed round counts on both sides: load only ever slows a round down."""
+    quotients = _relative_rounds(t.task, t.session, kind, name, shapes, lambda: _seed(t), ROUNDS)
+    return min(quotients) / relative
+
+
+def relative_time(task, session, generator) -> float:
+    """The reference's least time per call over the calibration's, as ``baselines`` records it
+    (measured once per release, so with more rounds)."""
+    return min(_relative_rounds(task, session, *MEASURE[task.id],
+                                lambda: int(torch.randint(0, 2**62, (), generator=generator)), 3 * ROUNDS))
+
+
+def _relative_rounds(task, session, kind, name, shapes, seed, rounds: int) -> list[float]:
+    one_call = min(_time_round(task, session, kind, name, shapes, 1, seed()) for _ in range(2))
+    calls = max(1, min(MAX_CALLS, round(ROUND_SECONDS / max(one_call, 1e-6))))
+    quotients = []
+    for round_number in range(WARMUP + rounds):
+        per_call = _time_round(task, session, kind, name, shapes, calls, seed()) / calls
+        if round_number >= WARMUP:
+            quotients.append(per_call / baselines.calibrate(repeats=3))
+    return quotients
 
 
 def _seed(t) -> int:
     return int(t.randint(0, 2**62))
 
 
-def _time_round(t, session, kind, name, shapes, calls, seed) -> float:
+def _time_round(task, session, kind, name, shapes, calls, seed) -> float:
     """The child draws the round's inputs untimed; this process's clock times the round."""
-    _request(t, session, {"op": "stage", "task": t.task.id, "kind": kind, "name": name,
-                          "shapes": shapes, "calls": calls, "seed": seed})
+    _request(task, session, {"op": "stage", "task": task.id, "kind": kind, "name": name,
+                             "shapes": shapes, "calls": calls, "seed": seed})
     start = time.perf_counter()
-    _request(t, session, {"op": "time"})
+    _request(task, session, {"op": "time"})
     return time.perf_counter() - start
 
 
-def _request(t, session, message: dict) -> dict:
+def _request(task, session, message: dict) -> dict:
     try:
         reply = session.child.request(message, timeout=60.0)
     except ChildFailure as exc:
         session.restart()
-        raise TaskError(f"grading stopped: {exc} while timing {t.task.name}") from None
+        raise TaskError(f"grading stopped: {exc} while timing {task.name}") from None
     if reply.get("ok") is not True:
         raise CheckFailed("speed (time)", f"the timed run failed: {reply.get('crashed') or reply.get('missing')}")
     return reply

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import release as rel
-from autograder.release import ReleaseError, release, release_diff, strip_solutions
+from autograder.releases import exercises as rel
+from autograder.releases.exercises import ReleaseError, release, release_diff, strip_solutions
 
 REPO = Path(__file__).parents[1]
 

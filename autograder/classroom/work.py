@@ -67,7 +67,8 @@ def _grade_timed(target: Path, job: Job):
             marks["first"] = time.perf_counter()
             marks["waited"] = runner.waited["seconds"]
 
-    result = grade(target, task_ids=job.task_ids, seed=job.seed, progress=progress, aliases=job.aliases)
+    result = grade(target, task_ids=job.task_ids, seed=job.seed, progress=progress, aliases=job.aliases,
+                   hidden=True)
     end = time.perf_counter()
     first = marks["first"] or end
     run = runner.waited["seconds"] - marks.get("waited", waited_before)
