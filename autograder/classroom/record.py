@@ -68,7 +68,8 @@ class StudentRecord:
                               "path": self.result.path, "crashed": self.result.crashed,
                               "flags": list(self.result.flags),
                               "notes": list(getattr(self.result, "notes", [])),
-                              "tasks": [task_to_json(t) for t in self.result.tasks]}
+                              "tasks": [task_to_json(t) for t in self.result.tasks],
+                              "hidden": [task_to_json(t) for t in self.result.hidden]}
         return data
 
     @classmethod
@@ -81,6 +82,7 @@ class StudentRecord:
                                       crashed=stored.get("crashed", ""), flags=list(stored.get("flags", [])))
             if stored.get("notes"):
                 result.notes = list(stored["notes"])
+            result.hidden = [task_from_json(t) for t in stored.get("hidden", [])]
         return cls(student=data["student"], source=data.get("source", ""),
                    content_hash=data.get("content_hash", ""), seed=data.get("seed", 0), result=result,
                    error=data.get("error", ""), seconds=dict(data.get("seconds", {})))
