@@ -74,7 +74,8 @@ def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
     assert records["ada"].result.score == 4 and records["cy"].result.score == 4
     assert _scores(records["bo"])["2.8"] == ("failed", 0)
     for student in ("ada", "bo"):  # the same seed gives the same grade, alone
-        alone = grade(class_dir / student, task_ids=TASKS, seed=entries.student_seed(CLASS_SEED, student))
+        alone = grade(class_dir / student, task_ids=TASKS, seed=entries.student_seed(CLASS_SEED, student),
+                      hidden=True)  # the class run is instructor grading, as `autograder grade` is
         assert records[student].seed == entries.student_seed(CLASS_SEED, student)
         assert _scores(records[student]) == {t.id: (t.status, t.score) for t in alone.tasks}
         folder = os.path.relpath(class_dir / student) + os.sep  # alone, messages name the file by its path
