@@ -71,7 +71,10 @@ def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
     assert sorted(records) == ["ada", "bo", "cy", "dee"]
     assert sorted(progress.graded) == ["ada", "bo", "cy", "dee"]
     assert "outside the submission" in records["dee"].error and not records["dee"].graded
-    assert records["ada"].result.score == 4 and records["cy"].result.score == 4
+    from autograder.checks import HIDDEN
+
+    hidden_points = sum(extra.points for task in TASKS for extra in HIDDEN.get(task, ()))
+    assert records["ada"].result.score == 4 + hidden_points and records["cy"].result.score == 4 + hidden_points
     assert _scores(records["bo"])["2.8"] == ("failed", 0)
     for student in ("ada", "bo"):  # the same seed gives the same grade, alone
         alone = grade(class_dir / student, task_ids=TASKS, seed=entries.student_seed(CLASS_SEED, student),
@@ -85,7 +88,7 @@ def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
     assert {p.name for p in out.iterdir()} == {"ada", "bo", "cy", "dee", "class.json", "gradebook.csv", "report.html"}
     gradebook = (out / "gradebook.csv").read_text().splitlines()
     assert gradebook[0] == "student,score,max_score," + ",".join(TASKS)
-    assert gradebook[2] == "bo,3,4,1,1,0,1"
+    assert gradebook[2] == f"bo,{3 + hidden_points:g},{4 + hidden_points:g},1,1,0,1"
 
     stamps = {s: (out / s / "grade.json").stat().st_mtime_ns for s in records}
     again = Quiet()
@@ -102,8 +105,8 @@ def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
     finally:
         fixed.write_text(original)
     assert changed.graded == ["bo"] and changed.kept == 3
-    assert {r.student: r.result.score for r in report.graded}["bo"] == 4
-    assert (out / "gradebook.csv").read_text().splitlines()[2] == "bo,4,4,1,1,1,1"
+    assert {r.student: r.result.score for r in report.graded}["bo"] == 4 + hidden_points
+    assert (out / "gradebook.csv").read_text().splitlines()[2] == f"bo,{4 + hidden_points:g},{4 + hidden_points:g},1,1,1,1"
 
 
 def test_a_killed_run_restarted_ends_whole(class_dir, tmp_path):
