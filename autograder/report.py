@@ -58,10 +58,16 @@ def print_table(result: SubmissionResult, console: Console | None = None) -> Non
     for flag in result.flags:
         console.print(f"flag for the instructor: {flag}", markup=False, highlight=False, soft_wrap=True)
     console.print(score_line(result, "[bold]", "[/bold]"))
-    if result.hidden_pending:
-        console.print(HIDDEN_PENDING.format(count=result.hidden_pending,
-                                            checks="check" if result.hidden_pending == 1 else "checks"),
-                      markup=False, highlight=False, soft_wrap=True)
+    if hidden_line(result):
+        console.print(hidden_line(result), markup=False, highlight=False, soft_wrap=True)
+
+
+def hidden_line(result: SubmissionResult) -> str:
+    """How many hidden checks will run at grading time ("" when none are pending)."""
+    if not result.hidden_pending:
+        return ""
+    return HIDDEN_PENDING.format(count=result.hidden_pending,
+                                 checks="check" if result.hidden_pending == 1 else "checks")
 
 
 def score_line(result: SubmissionResult, start: str = "", end: str = "") -> str:

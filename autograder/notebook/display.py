@@ -32,6 +32,7 @@ class CheckReport:
         lines += [f"note: {note}" for note in getattr(self.result, "notes", [])]
         lines += [f"flag for the instructor: {flag}" for flag in self.result.flags]
         lines.append(report.score_line(self.result))
+        lines += [line for line in [report.hidden_line(self.result)] if line]
         return lines + [f"Note: {note}" for note in self.notes]
 
     def html(self) -> str:
@@ -45,7 +46,8 @@ class CheckReport:
             f"<li style='color:{_COLOURS.get(t.status, _FAILED_COLOUR) if t.status != PASSED else 'inherit'}'>"
             f"<b>{escape(t.id)}</b> {escape(t.message)}</li>" for t in self._with_messages())
         extra = ([f"note: {note}" for note in getattr(self.result, "notes", [])]
-                 + [f"flag for the instructor: {flag}" for flag in self.result.flags] + [f"Note: {n}" for n in self.notes])
+                 + [f"flag for the instructor: {flag}" for flag in self.result.flags]
+                 + [line for line in [report.hidden_line(self.result)] if line] + [f"Note: {n}" for n in self.notes])
         return (f"<div class='autograder-check'><div><b>{escape(report.score_line(self.result))}</b>"
                 f" &middot; {escape(self.heading())}</div>"
                 f"<table style='{_TABLE}'><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
