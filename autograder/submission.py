@@ -86,6 +86,7 @@ class Submission:
     found: dict[str, locate.Found] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)  # task id -> why it cannot be graded
     missing: dict[str, str] = field(default_factory=dict)  # task id -> the lesson file not handed in
+    statements: list | None = field(default=None, repr=False)  # ``_runnable_statements``, once parsed
     nearest: dict[str, str] = field(default_factory=dict)  # task id -> the file holding what came close
 
     def cells(self):
@@ -296,18 +297,22 @@ def mark_tasks(submission: Submission) -> None:
         source_file.cells[cell_index] = replace(cell, tasks=cell.tasks + tuple(task_ids))
 
 
-def _runnable_statements(submission: Submission):
-    """(cell, statement) for every statement of the stream the grader runs, in order."""
-    for _, cell in submission.cells():
-        if not cell.syntax_error:
-            for statement in cell_rules.runnable(cell_rules.parse(cell.source, cell.filename)).body:
-                yield cell, statement
+def _runnable_statements(submission: Submission) -> list[tuple[SourceFile, Cell, ast.stmt]]:
+    """(file, cell, statement) for every statement of the stream the grader runs, in order.
+
+    Parsed once per submission: the rules check asks for it for every task.
+    """
+    if submission.statements is None:
+        submission.statements = [
+            (source_file, cell, statement) for source_file, cell in submission.cells() if not cell.syntax_error
+            for statement in cell_rules.runnable(cell_rules.parse(cell.source, cell.filename)).body]
+    return submission.statements
 
 
 def whole_module(submission: Submission, source_file: SourceFile | None = None) -> ast.Module:
     """Everything of the stream (or of one file) that runs, as one module (aliases, flags)."""
-    return ast.Module(body=[s for c, s in _runnable_statements(submission)
-                            if source_file is None or c in source_file.cells], type_ignores=[])
+    return ast.Module(body=[s for f, _, s in _runnable_statements(submission)
+                            if source_file is None or f is source_file], type_ignores=[])
 
 
 def task_definitions(submission: Submission, task: Task) -> tuple[list[ast.stmt], ast.Module]:
@@ -318,7 +323,7 @@ def task_definitions(submission: Submission, task: Task) -> tuple[list[ast.stmt]
     """
     found = submission.found.get(task.id)
     definitions = []
-    for cell, statement in _runnable_statements(submission):
+    for _, cell, statement in _runnable_statements(submission):
         if found is None:
             break
         if found.by_metadata:
