@@ -219,7 +219,7 @@ def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
             submission.found[task.id] = Found(file_index, cell_index, source_file.name,
                                               source_file.cells[cell_index].location, by_metadata=True)
             continue
-        if _metadata_only(submission, by_metadata, task):
+        if _metadata_only(submission, task):
             submission.problems[task.id] = messages.METADATA_MISSING.format(task=task.id, name=task.name)
             continue
         result = _by_names(task, every, module_at, aliases.get(task.id, {}))
@@ -243,11 +243,11 @@ def _metadata_cells(submission) -> dict[str, list[tuple[int, int]]]:
     return cells
 
 
-def _metadata_only(submission, by_metadata, task) -> bool:
+def _metadata_only(submission, task) -> bool:
     """A file that marks its tasks with metadata is read by metadata only (the kit's own files)."""
     from autograder.submission import lesson_of
 
-    for file_index, source_file in enumerate(submission.files):
+    for source_file in submission.files:
         marked = {c.metadata_task for c in source_file.cells if c.metadata_task}
         if marked and lesson_of(source_file.name) == task.lesson:
             return True
