@@ -123,7 +123,7 @@ def main(request_fd: int, reply_fd: int) -> None:
             reply = {"ok": False, "crashed": f"{type(exc).__name__}: {exc}"[:500]}
         try:
             wire.write_message(reply_fd, reply)
-        except Exception as exc:  # noqa: BLE001 - e.g. an object torch.save refuses
+        except Exception as exc:  # noqa: BLE001 - e.g. an object the wire refuses
             wire.write_message(reply_fd, {"ok": False, "crashed": f"unsendable reply: {exc}"[:500]})
 
 

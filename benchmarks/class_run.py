@@ -1,6 +1,6 @@
 """A class at scale (run: python benchmarks/class_run.py [--students 200] [--jobs 2]).
 
-Builds a class of ``--students`` submissions from the reference lessons (solution markers
+Builds a class of ``--students`` submissions of ``--lessons`` from the reference lessons (solution markers
 taken out) and the kit's mutants (one in three students carries one), grades it with
 ``--jobs`` processes, then a sample of ``--baseline`` of them with one process, and prints
 submissions per minute, seconds per submission amortized, the mean time of each phase
@@ -33,12 +33,19 @@ from builders import replace_task_cell  # noqa: E402
 MUTANTS = REPO / "tests" / "mutants"
 
 
-def student_files(folder: Path) -> None:
+def student_files(folder: Path, lessons: list[str]) -> None:
     folder.mkdir(parents=True)
     for lesson in LESSONS.values():
+        if lesson.number not in lessons:
+            continue
         text = (REPO / "solutions" / lesson.filename).read_text()
         kept = [line for line in text.split("\n") if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line]
         (folder / lesson.filename).write_text("\n".join(kept))
+
+
+def _mutant_lesson(mutant: Path) -> str:
+    task_id = mutant.read_text().split("\n")[0].split(": ")[1]
+    return LESSONS[TASKS[task_id].lesson].number
 
 
 def apply_mutant(folder: Path, mutant: Path) -> None:
@@ -48,11 +55,11 @@ def apply_mutant(folder: Path, mutant: Path) -> None:
     replace_task_cell(folder / LESSONS[TASKS[task_id].lesson].filename, task_id, body)
 
 
-def build_class(root: Path, count: int) -> None:
-    mutants = sorted(MUTANTS.glob("*.py"))
+def build_class(root: Path, count: int, lessons: list[str]) -> None:
+    mutants = [m for m in sorted(MUTANTS.glob("*.py")) if _mutant_lesson(m) in lessons]
     for number in range(count):
         folder = root / f"student{number:03d}"
-        student_files(folder)
+        student_files(folder, lessons)
         if number % 3 == 2:
             apply_mutant(folder, mutants[(number // 3) % len(mutants)])
 
@@ -86,11 +93,13 @@ def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--students", type=int, default=200)
     options.add_argument("--jobs", type=int, default=2)
+    options.add_argument("--lessons", nargs="+", default=["00", "01", "02"],
+                         help="the assignment's lessons (the goal is set for 00 to 02)")
     options.add_argument("--baseline", type=int, default=20, help="students graded with one job for the speed-up")
     arguments = options.parse_args()
     root = Path(tempfile.mkdtemp(prefix="autograder-bench-class-"))
     try:
-        build_class(root / "class", arguments.students)
+        build_class(root / "class", arguments.students, arguments.lessons)
         sample = root / "sample"
         sample.mkdir()
         for folder in sorted((root / "class").iterdir())[: arguments.baseline]:

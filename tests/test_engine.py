@@ -1,6 +1,5 @@
 """Engine pieces on their own: the wire, the cell rules, task mapping, results."""
 import ast
-import io
 import os
 import pickle
 
@@ -45,10 +44,47 @@ def test_wire_refuses_an_oversized_reply():
 
 
 def test_wire_refuses_a_non_dict():
-    buffer = io.BytesIO()
-    torch.save([1, 2], buffer)
     with pytest.raises(wire.WireError, match="not a dict"):
-        wire.decode(buffer.getvalue())
+        wire.decode(wire.encode([1, 2])[8:])
+
+
+def test_wire_round_trips_every_kind_it_takes():
+    message = {
+        "transposed": torch.arange(6.0).reshape(2, 3).t(), "half": torch.tensor([1.5, -2.0], dtype=torch.bfloat16),
+        "empty": torch.zeros(0, 3), "scalar": torch.tensor(7), "mask": torch.tensor([True, False]),
+        "leaf": torch.ones(2, requires_grad=True), "complex": torch.tensor([1 + 2j]), "dtype": torch.float64,
+        "big": 2**70, "negative": -(2**63), "nan": float("nan"), "bytes": b"\x00\xff", 3: (1, [2, {"x": None}]),
+        "text": "naïve \u2713", "size": torch.Size([2, 3]),
+    }
+    decoded = wire.decode(wire.encode(message)[8:])
+    for key in ("transposed", "half", "empty", "scalar", "mask", "complex"):
+        assert decoded[key].dtype == message[key].dtype and torch.equal(decoded[key], message[key]), key
+    assert decoded["leaf"].requires_grad and not decoded["transposed"].requires_grad
+    assert decoded["dtype"] is torch.float64 and decoded["big"] == 2**70 and decoded["negative"] == -(2**63)
+    assert decoded["nan"] != decoded["nan"] and decoded["bytes"] == b"\x00\xff" and decoded["text"] == message["text"]
+    assert decoded[3] == (1, [2, {"x": None}]) and decoded["size"] == (2, 3)
+
+
+@pytest.mark.parametrize("value", [object(), {1, 2}, {(1, 2): 3}, torch.tensor([1], dtype=torch.uint16)])
+def test_wire_will_not_send_what_is_not_plain_data(value):
+    with pytest.raises(TypeError, match="does not cross the wire"):
+        wire.encode({"value": value})
+
+
+@pytest.mark.parametrize("payload, why", [
+    (b"d" + (1).to_bytes(4, "big") + b"s" + (5).to_bytes(4, "big") + b"ab", "cut short"),
+    (b"d" + (10**6).to_bytes(4, "big"), "items announced"),
+    (b"dx", "cut short"),
+    (b"N" + b"N", "bytes after the message"),
+    (b"\x80\x02}q\x00.", "unknown tag"),
+    (b"d\x00\x00\x00\x01s\x00\x00\x00\x01kx\x00\x00\x00\x04evil\x01\x00" + bytes(16), "unknown dtype"),
+    (b"d\x00\x00\x00\x01s\x00\x00\x00\x01kx\x00\x00\x00\x07float32\x01\x00"
+     + (1000).to_bytes(8, "big") + (4).to_bytes(8, "big") + bytes(4), "cannot hold"),
+    (b"l\x00\x00\x00\x01" * 40 + b"N", "nested deeper"),
+])
+def test_wire_refuses_what_is_malformed(payload, why):
+    with pytest.raises(wire.WireError, match=why):
+        wire.decode(payload)
 
 
 @pytest.mark.parametrize("source, runs", [
