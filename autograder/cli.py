@@ -14,6 +14,7 @@ from rich.console import Console
 
 from autograder import report
 from autograder.classroom.entries import EntryError
+from autograder.limits import DEFAULT_TIME_LIMIT
 from autograder.submission import SubmissionError
 from autograder.tasks import TASKS
 
@@ -67,7 +68,7 @@ def _grade_class(args) -> int:
 
     report = grade_class(args.path, out=args.out, jobs=args.jobs, seed=args.seed,
                          task_ids=args.task or config_tasks(args.path), aliases=_aliases(args),
-                         executor=args.executor, scheduler=args.scheduler)
+                         executor=args.executor, scheduler=args.scheduler, time_limit=_time_limit(args))
     console = Console(stderr=True)
     for record in report.ungraded:
         console.print(f"not graded: {record.student}: {record.error}", markup=False, highlight=False, soft_wrap=True)
@@ -146,6 +147,15 @@ def doctor(args) -> int:
     return 0
 
 
+def _time_limit(args) -> float | None:
+    seconds = getattr(args, "time_limit", None)
+    if seconds is None:
+        return None
+    if seconds < 0:
+        raise ValueError(f"--time-limit must be 0 (none) or a number of seconds, not {seconds:g}")
+    return seconds or None
+
+
 def _grade(args, hidden: bool = False):
     from rich.progress import Progress
 
@@ -159,7 +169,7 @@ def _grade(args, hidden: bool = False):
         from autograder.locate import config_tasks
 
         return grade_submission(args.path, task_ids=args.task or config_tasks(args.path), seed=args.seed,
-                                aliases=_aliases(args), hidden=hidden,
+                                aliases=_aliases(args), hidden=hidden, time_limit=_time_limit(args),
                                 progress=lambda task: progress.update(bar, description=f"Task {task.id}"))
 
 
@@ -205,6 +215,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--executor", choices=("local", "dask"), default="local",
                      help="a class: local processes, or a Dask cluster (needs --scheduler)")
     sub.add_argument("--scheduler", metavar="ADDRESS", help="a class: the Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    sub.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="SECONDS",
+                     help=f"seconds for each submission, from its first cell; tasks not reached by then are "
+                          f"errors (default {DEFAULT_TIME_LIMIT:g}; 0: none)")
     sub = command("release", release)
     sub.add_argument("kind", nargs="?", choices=["student", "gradescope", "nbgrader"],
                      help="build this release instead of regenerating exercises/")

@@ -15,14 +15,14 @@ from autograder import enforcement, messages, reference, speed, submission
 from autograder.checking import CheckFailed, TaskContext, TaskError
 from autograder.checks import CHECKS, HIDDEN, HiddenCheck, hidden_counts
 from autograder.results import ERROR, FAILED, PASSED, CheckResult, SubmissionResult, TaskResult
-from autograder.runner import Child, Session
+from autograder.runner import Child, ChildFailure, Session
 from autograder.tasks import Task
 
 
 def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = None,
           progress: Callable[[TaskResult], None] | None = None,
           aliases: dict[str, dict[str, str]] | None = None, child: Child | None = None,
-          hidden: bool = False) -> SubmissionResult:
+          hidden: bool = False, time_limit: float | None = None) -> SubmissionResult:
     """Grade a submission: a folder, or a single notebook or ``.py`` of any name.
 
     A file named for a lesson (``l02_fully_connected.py``, ``01_matmul.ipynb``) is graded
@@ -32,6 +32,8 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     ``child``: a child launched ahead that never ran code (the notebook's grader keeps one ready).
     ``hidden`` also runs the hidden checks (instructor grading, Gradescope), each a row of
     its own; without it the result counts them in ``hidden_pending``.
+    ``time_limit``: seconds for the whole submission, from its first cell; the tasks not
+    reached by then are errors that say so (the ones before keep their grades).
     """
     path = Path(path)
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
@@ -41,19 +43,49 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     if any(speed.SPEED.get(t.id) and speed.SPEED[t.id].ratio for t in loaded.tasks):
         reference.warm_up()
     with Session(loaded, child=child) as session:
+        if time_limit:
+            _start(session)  # a slow start on a busy machine is not the submission's time
+        session.limit_time(time_limit)
         session.load()
+        during = messages.OUT_OF_TIME_IN_CELLS
         for task in loaded.tasks:
-            result = grade_task(task, session, _task_seed(seed, task), results)
+            if session.out_of_time:
+                result = _out_of_time(task, session, during)
+            else:
+                result = grade_task(task, session, _task_seed(seed, task), results)
+                during = _during(task, loaded)
             results[task.id] = result
             if progress:
                 progress(result)
             if hidden:
-                hidden_results += [grade_hidden(task, extra, session, _task_seed(seed, task) + number + 1)
-                                   for number, extra in enumerate(HIDDEN.get(task.id, []))]
+                hidden_results += [
+                    _out_of_time(task, session, during, extra) if session.out_of_time
+                    else grade_hidden(task, extra, session, _task_seed(seed, task) + number + 1)
+                    for number, extra in enumerate(HIDDEN.get(task.id, []))]
     pending = 0 if hidden else sum(hidden_counts().get(task.id, 0) for task in loaded.tasks)
     return SubmissionResult(tasks=list(results.values()), path=str(path), seed=seed,
                             flags=enforcement.flags(loaded), notes=list(dict.fromkeys(session.notes)),
                             hidden=hidden_results, hidden_pending=pending)
+
+
+def _start(session: Session) -> None:
+    try:
+        session.child.start()
+    except ChildFailure:
+        pass  # the load says so, task by task
+
+
+def _during(task: Task, loaded: submission.Submission) -> str:
+    where = loaded.location(task.id)
+    return messages.OUT_OF_TIME_IN_TASK.format(task=task.id, name=task.name, where=f" ({where})" if where else "")
+
+
+def _out_of_time(task: Task, session: Session, during: str, extra: HiddenCheck | None = None) -> TaskResult:
+    """A task the submission's time limit did not reach: no EDIT line, as the time went elsewhere."""
+    name, points = (f"{task.name} (hidden: {extra.name})", extra.points) if extra else (task.name, task.points)
+    problem = messages.OUT_OF_TIME.format(limit=session.time_limit, during=during)
+    return TaskResult(id=task.id, name=name, max_score=points, status=ERROR,
+                      location=session.submission.location(task.id), message=f"Task {task.id} ({task.name}): {problem}.")
 
 
 def _task_seed(seed: int, task: Task) -> int:

@@ -14,6 +14,10 @@ MUTATED = "{function} changed its input {argument}; it must leave its inputs unt
 ALIASED = "{function} returned its input {argument} itself; it must return a new tensor"
 MISSING = "{problem}"
 CRASHED = "grading stopped: {reason} while running {function}"
+OUT_OF_TIME = ("not graded: the submission's time limit of {limit:g} s ran out {during}; every task "
+               "before this one was graded. Look there for a loop that runs too long")
+OUT_OF_TIME_IN_CELLS = "while its cells ran"
+OUT_OF_TIME_IN_TASK = "while Task {task} ({name}) was graded{where}"
 DEPENDS = "(this task builds on Task {task}, which fails: fix that first)"
 EDIT = "Edit {names} in {file}."
 

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from autograder import sandbox, wire
+from autograder import messages, sandbox, wire
 from autograder import warm as warm_start  # the module; ``Child.warm`` is a server
 from autograder.sandbox import forkserver
 from autograder.submission import Submission
@@ -28,6 +28,7 @@ from autograder.warm import START_ERRORS, START_TIMEOUT, Warm, child_env
 
 CELL_TIMEOUT = 30.0  # a cell only imports and defines; imports (pyplot, IPython) are slow on a busy machine
 SCENARIO_TIMEOUT = 10.0
+LEAST_TIMEOUT = 0.5  # what a request gets when its submission's time limit is (nearly) used up
 waited = {"seconds": 0.0}  # time this process spent waiting on children's replies (phase timing)
 
 
@@ -243,6 +244,8 @@ class Session:
         self.problems: dict[str, str] = {}  # task id -> why its cell did not run
         self.cell_failures: list[str] = []  # failures of cells that hold no task
         self.notes: list[str] = []  # said once for the whole submission (a failing import)
+        self.deadline: float | None = None  # time.monotonic() past which nothing more runs
+        self.time_limit: float | None = None
 
     def __enter__(self) -> "Session":
         return self
@@ -254,6 +257,21 @@ class Session:
     def scratch(self) -> str:
         return self.child.scratch
 
+    def limit_time(self, seconds: float | None) -> None:
+        """From now, the submission gets ``seconds`` in all: cells and scenarios wait no longer."""
+        self.time_limit = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    @property
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def timeout(self, seconds: float) -> float:
+        """``seconds``, or less when the submission's time limit is nearer."""
+        if self.deadline is None:
+            return seconds
+        return max(LEAST_TIMEOUT, min(seconds, self.deadline - time.monotonic()))
+
     def close(self) -> None:
         self.child.close()
 
@@ -261,7 +279,7 @@ class Session:
         self.problems.update(self.submission.problems)
         modules = {"op": "modules", "modules": self.submission.modules}
         try:
-            reply = self.child.request(dict(modules), CELL_TIMEOUT)
+            reply = self.child.request(dict(modules), self.timeout(CELL_TIMEOUT))
         except ChildFailure as exc:
             reply = {"ok": False, "crashed": str(exc)}
             self.restart()
@@ -273,12 +291,14 @@ class Session:
 
     def _run_cell(self, cell, renames: dict) -> None:
         failure = cell.syntax_error
-        if not failure:
+        if not failure and self.out_of_time:
+            failure = messages.OUT_OF_TIME.format(limit=self.time_limit, during=messages.OUT_OF_TIME_IN_CELLS)
+        elif not failure:
             request = {"op": "exec", "source": cell.source, "filename": cell.filename,
                        "tasks": list(cell.tasks),
                        "renames": {task: renames[task] for task in cell.tasks if task in renames}}
             try:
-                reply = self.child.request(dict(request), CELL_TIMEOUT)
+                reply = self.child.request(dict(request), self.timeout(CELL_TIMEOUT))
             except ChildFailure as exc:
                 reply = {"ok": False, "raised": {"type": "", "message": str(exc), "where": ""}}
                 self.restart()
@@ -299,7 +319,7 @@ class Session:
         replayed = []
         for request in self.executed:
             try:
-                reply = self.child.request(dict(request), CELL_TIMEOUT * 3)
+                reply = self.child.request(dict(request), self.timeout(CELL_TIMEOUT * 3))
             except ChildFailure:
                 continue
             if reply.get("ok") is True:
@@ -311,15 +331,13 @@ class Session:
         """Run a scenario on the task's snapshot; ChildFailure after a crash or hang."""
         try:
             return self.child.request({"op": "scenario", "task": task, "name": scenario,
-                                       "kwargs": kwargs, "trace": trace}, timeout)
+                                       "kwargs": kwargs, "trace": trace}, self.timeout(timeout))
         except ChildFailure:
             self.restart()
             raise
 
 
 def _import_failure(cell, failed: dict) -> str:
-    from autograder import messages
-
     line = failed.get("line")
     where = cell.location
     if isinstance(line, int):

@@ -242,7 +242,7 @@ def _time_round(task, session, kind, name, shapes, calls, seed) -> float:
 
 def _request(task, session, message: dict) -> dict:
     try:
-        reply = session.child.request(message, timeout=60.0)
+        reply = session.child.request(message, timeout=session.timeout(60.0))
     except ChildFailure as exc:
         session.restart()
         raise TaskError(f"grading stopped: {exc} while timing {task.name}") from None

@@ -55,11 +55,13 @@ class Job:
     task_ids: list[str] | None = None
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)  # task -> kit name -> name used
     problem: str = ""  # set when the entry could not be read: nothing to grade
+    time_limit: float | None = None  # seconds for the whole submission (grading.grade)
 
     @property
     def content_hash(self) -> str:
         digest = hashlib.sha256()
-        digest.update(json.dumps([self.single, self.task_ids, self.seed, self.aliases], sort_keys=True).encode())
+        settings = [self.single, self.task_ids, self.seed, self.aliases, self.time_limit]
+        digest.update(json.dumps(settings, sort_keys=True).encode())
         for name in sorted(self.files):
             digest.update(name.encode() + b"\0" + hashlib.sha256(self.files[name]).digest())
         return digest.hexdigest()

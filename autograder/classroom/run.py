@@ -31,8 +31,11 @@ NO_STUDENTS = "{folder} holds no submissions (folders, .py, .ipynb or .zip files
 def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: int | None = None,
                 task_ids: list[str] | None = None, aliases: dict | None = None,
                 executor: str = "local", scheduler: str | None = None,
-                progress: ClassProgress | None = None) -> ClassReport:
-    """Grade every student in ``class_dir`` into ``out``; returns the class's records."""
+                progress: ClassProgress | None = None, time_limit: float | None = None) -> ClassReport:
+    """Grade every student in ``class_dir`` into ``out``; returns the class's records.
+
+    ``time_limit``: seconds for each submission (``grading.grade``): one that hangs in
+    every task holds its grading slot that long at most."""
     class_dir, out = Path(class_dir), Path(out)
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
@@ -48,7 +51,7 @@ def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: in
     for entry in found:
         job = entries.read_job(entry)
         job.seed, job.task_ids = entries.student_seed(class_seed, entry.student), task_ids
-        job.aliases = aliases or {}
+        job.aliases, job.time_limit = aliases or {}, time_limit
         work.append(job)
     records = {}
     for job in work:

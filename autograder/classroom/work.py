@@ -68,7 +68,7 @@ def _grade_timed(target: Path, job: Job):
             marks["waited"] = runner.waited["seconds"]
 
     result = grade(target, task_ids=job.task_ids, seed=job.seed, progress=progress, aliases=job.aliases,
-                   hidden=True)
+                   hidden=True, time_limit=job.time_limit)
     end = time.perf_counter()
     first = marks["first"] or end
     run = runner.waited["seconds"] - marks.get("waited", waited_before)

@@ -112,8 +112,9 @@ def run(root: Path) -> int:
             result = SubmissionResult(tasks=[], crashed=NOTHING_SUBMITTED)
         else:
             from autograder.grading import grade
+            from autograder.limits import DEFAULT_TIME_LIMIT
 
-            result = grade(submission_path(folder), hidden=True)
+            result = grade(submission_path(folder), hidden=True, time_limit=DEFAULT_TIME_LIMIT)
     except Exception as exc:  # noqa: BLE001 - fail closed, but with valid JSON and a reason
         traceback.print_exc()
         result = SubmissionResult(tasks=[], crashed=CRASHED.format(error=f"{type(exc).__name__}: {exc}"))
