@@ -150,12 +150,22 @@ BREAKAGES = [
     Breakage("NotImplementedError reported as any raise", (never(CHECKING, 'raised.get("type") == "NotImplementedError"'),),
              ("tests/test_pytest_plugin.py::test_a_failing_task_fails_its_item_with_the_grader_message",),
              ("implemented",)),
-    Breakage("the wire decodes with weights_only=False (pickle runs code)", (Edit(
-        "autograder/wire.py", "io.BytesIO(payload), weights_only=True", "io.BytesIO(payload), weights_only=False"),),
+    Breakage("the wire falls back to pickle for what it does not know (pickle runs code)", (Edit(
+        "autograder/wire.py", 'raise WireError(f"unknown tag {tag!r} at byte {self.at - 1}")',
+        'return __import__("pickle").loads(bytes(self.payload[self.at - 1:]))'),),
         ("tests/test_engine.py::test_wire_refuses_a_pickle_that_runs_code",)),
     Breakage("a request's timeout ignored", (Edit(
         "autograder/runner.py", "deadline = time.monotonic() + timeout\n", "deadline = time.monotonic() + 1e6\n"),),
         ("tests/test_broken_inputs.py::test_an_infinite_loop_times_out_and_grading_goes_on",), (), 240.0),
+    Breakage("a speed round passes whatever its time", (Edit(
+        "autograder/speed.py", "if least <= limit * known.least:", "if True:"),),
+        ("tests/test_speed.py",)),
+    Breakage("the reference's least time never re-checked", (Edit(
+        "autograder/speed.py", "elif known.uses % REFERENCE_REFRESH == 0:", "elif False:"),),
+        ("tests/test_speed.py",)),
+    Breakage("the submission's time limit ignored", (Edit(
+        "autograder/runner.py", "return self.deadline is not None and time.monotonic() >= self.deadline",
+        "return False"),), ("tests/test_time_limit.py",), (), 300.0),
 ]
 
 
