@@ -163,8 +163,8 @@ class Probe:
     def name(self):
         return self.tag
 
-    def set_runner(self, run):
-        self.run = run
+    def set_runner(self, runner):
+        self.runner = runner  # (a Runner that sets ``cb.run`` itself is read too)
 
     def __getattr__(self, event):
         if event not in EVENTS:
@@ -172,7 +172,8 @@ class Probe:
 
         def hit():
             if len(self.notes) < MAX_NOTES:
-                in_train = getattr(self.__dict__.get("run"), "in_train", None)
+                runner = self.__dict__.get("runner", self.__dict__.get("run"))
+                in_train = getattr(runner, "in_train", None)
                 self.notes.append([self.tag, event, plain(in_train), torch.is_grad_enabled()])
             return event == self.stop_at
         return hit
