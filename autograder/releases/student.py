@@ -3,9 +3,10 @@
 It holds the exercises, the grader package and its public checks, a README for
 students and a GitHub Classroom workflow; never the solutions, and never
 ``autograder/instructor/`` (the hidden checks, and the answers the grader stands in
-for earlier tasks: here a task built on another runs with the student's own). What the checks need from the reference travels as data: the reference's
-timing baselines, measured now (``baselines.json``), and how many hidden checks each
-task has (``checks/announced.py``).
+for earlier tasks: here a task built on another runs with the student's own). What
+the checks need from the reference travels as data: the reference's timing
+baselines, measured now (``baselines.json``), and how many hidden checks each task
+has (``checks/announced.py``).
 """
 from __future__ import annotations
 
