@@ -3,7 +3,8 @@
 The Runner is graded with a probe: a callback of the grader's that notes every event it
 receives, in order, and can answer True at one of them. Tasks built on earlier ones run
 with stand-ins for those (``TrainEvalCallback`` in the Runner, ``AvgStats`` and the
-Runner itself for ``AvgStatsCallback``).
+Runner itself for ``AvgStatsCallback``); in a student release, which has no answers,
+with the student's own, reported back as ``own_standins``.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder import learnable, standins
-from autograder.scenarios import _install, _lookup, describe_exception, plain, scenario
+from autograder.scenarios import _install, _lookup, describe_exception, plain, scenario, standin
 from autograder.training_scenarios import Batches, CountingSGD, NotingModel, weights_of
 
 EVENTS = ("begin_fit", "begin_epoch", "begin_batch", "after_pred", "after_loss", "after_backward",
@@ -75,8 +76,7 @@ def learner(namespace):
 @scenario
 def callback_protocol(namespace, *, value):
     base = _lookup(namespace, "Callback")
-    _install(namespace, ["camel2snake"])
-    report: dict = {}
+    report: dict = {"own_standins": _install(namespace, ["camel2snake"])}
     classes = [base, type("TrainEvalCallback", (base,), {}), type("AvgStatsCallback", (base,), {}),
                type("Recorder", (base,), {}), type("LR_Find", (base,), {})]
     run = types.SimpleNamespace(value=value, shared="runner's")
@@ -118,14 +118,14 @@ def train_eval_protocol(namespace, *, epochs, train_batches, valid_batches):
         note("begin_fit")
         for epoch in range(epochs):
             run.epoch = epoch
-            model.eval()
+            model.train(False)  # the callback, not the driver, must switch the mode
             callback.begin_epoch()
             note("begin_epoch")
             run.iters = train_batches
             for _ in range(train_batches):
                 callback.after_batch()
                 note("after_batch")
-            model.train()
+            model.train(True)
             callback.begin_validate()
             note("begin_validate")
             run.iters = valid_batches
@@ -163,8 +163,8 @@ class Probe:
     def name(self):
         return self.tag
 
-    def set_runner(self, run):
-        self.run = run
+    def set_runner(self, runner):
+        self.runner = runner  # (a Runner that sets ``cb.run`` itself is read too)
 
     def __getattr__(self, event):
         if event not in EVENTS:
@@ -172,7 +172,8 @@ class Probe:
 
         def hit():
             if len(self.notes) < MAX_NOTES:
-                in_train = getattr(self.__dict__.get("run"), "in_train", None)
+                runner = self.__dict__.get("runner", self.__dict__.get("run"))
+                in_train = getattr(runner, "in_train", None)
                 self.notes.append([self.tag, event, plain(in_train), torch.is_grad_enabled()])
             return event == self.stop_at
         return hit
@@ -192,8 +193,7 @@ def runner_events(namespace, *, seed, epochs):
     """Four runs of the student's Runner on a tiny problem: a probe's events; two probes
     added out of ``_order``; a probe answering True at ``after_pred``; ``cb_funcs``."""
     cls = _lookup(namespace, "Runner")
-    _install(namespace, ["TrainEvalCallback", "listify"])
-    report: dict = {}
+    report: dict = {"own_standins": _install(namespace, ["TrainEvalCallback", "listify"])}
 
     def events():
         notes, learn = [], _learn(seed)
@@ -230,11 +230,10 @@ def runner_events(namespace, *, seed, epochs):
 @scenario
 def avg_stats(namespace, *, preds, ys, in_train):
     cls = _lookup(namespace, "AvgStats")
-    _install(namespace, ["listify"])
-    report: dict = {}
+    report: dict = {"own_standins": _install(namespace, ["listify"])}
 
     def accumulate():
-        stats = cls([standins.accuracy], in_train)
+        stats = cls([standins.target_probability], in_train)
         stats.reset()
         for pred, yb in zip(preds, ys):
             stats.accumulate(types.SimpleNamespace(xb=torch.zeros(len(yb), 3), yb=yb, pred=pred,
@@ -249,21 +248,23 @@ def avg_stats(namespace, *, preds, ys, in_train):
 
 @scenario
 def avg_stats_callback(namespace, *, seed, epochs, bs):
-    """Train the learnable data with the grader's Runner and the student's callback."""
+    """Train the learnable data with the stand-in Runner (in a student release, the
+    student's own) and the student's callback."""
     cls = _lookup(namespace, "AvgStatsCallback")
-    _install(namespace, ["AvgStats", "listify"])
+    runner, own_runner = standin(namespace, "Runner")
+    own = _install(namespace, ["AvgStats", "listify"]) + (["Runner"] if own_runner else [])
     data = learnable.draw_data(seed)
     model = learnable.network(learnable.draw_weights(seed))
     learn = types.SimpleNamespace(
         model=model, opt=CountingSGD(model.parameters()), loss_func=F.cross_entropy,
         data=types.SimpleNamespace(train_dl=Batches(data.x_train, data.y_train, bs),
                                    valid_dl=Batches(data.x_valid, data.y_valid, 2 * bs)))
-    report: dict = {}
+    report: dict = {"own_standins": own}
 
     def train():
-        callback = cls([standins.accuracy])
+        callback = cls([standins.target_probability])
         report["callback"] = callback
-        standins.Runner([callback]).fit(epochs, learn)
+        runner([callback]).fit(epochs, learn)
 
     def read():
         callback = report.pop("callback")

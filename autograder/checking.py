@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 
 from autograder import messages
+from autograder.results import PASSED
 from autograder.runner import ChildFailure, Session
-from autograder.tasks import Task
+from autograder.tasks import TASKS, Task
 
 
 class CheckFailed(Exception):
@@ -39,6 +40,7 @@ class TaskContext:
         self.trace_all = False  # record the torch calls of every scenario (for the rules)
         self.traces: list[dict] = []
         self.measures: dict[str, float] = {}  # numbers for the instructor (the speed ratio)
+        self.earlier: dict = {}  # task id -> TaskResult of the tasks graded before this one
 
     # -- inputs -----------------------------------------------------------------
     def randn(self, *shape, scale: float = 1.0) -> torch.Tensor:
@@ -58,6 +60,7 @@ class TaskContext:
             problem = reply.get("missing") or reply.get("crashed") or "the child's reply was malformed"
             raise TaskError(messages.MISSING.format(problem=problem))
         value = reply["value"]
+        self._own_standins_note(value.get("own_standins"))
         if trace:
             summary = reply.get("trace")
             if not isinstance(summary, dict):
@@ -74,6 +77,18 @@ class TaskContext:
             for kit_name, name in found.renames.items():
                 renamed.setdefault(kit_name, set()).add(name)
         return [*names, *[[alias, name] for name in names for alias in sorted(renamed.get(name, ()))]]
+
+    def _own_standins_note(self, names) -> None:
+        """Where the answers are absent (a student release), a task built on an earlier one runs
+        with the student's own version of it: say so when that task fails or was not graded."""
+        for name in names if isinstance(names, list) else []:
+            upstream = _defined_by(name, self.task) if isinstance(name, str) else None
+            if upstream is None:
+                continue
+            result = self.earlier.get(upstream.id)
+            if result is None or result.status != PASSED:
+                state = messages.OWN_STANDIN_UNGRADED if result is None else messages.OWN_STANDIN_FAILS
+                self.notes.append(messages.OWN_STANDIN.format(name=name, task=upstream.id, state=state))
 
     def _globals_note(self, function: str, reply: dict) -> None:
         names = reply.get("globals_set") or []
@@ -161,3 +176,9 @@ def close(a, b, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
     """For hint predicates: same shape and close values."""
     return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(
         a.double(), b.double(), rtol=rtol, atol=atol)
+
+
+def _defined_by(name: str, task: Task) -> Task | None:
+    """The last task before ``task`` whose code defines ``name`` (``TrainEvalCallback``: 4.5)."""
+    earlier = [t for t in TASKS.values() if name in t.names and t.sort_key < task.sort_key]
+    return max(earlier, key=lambda t: t.sort_key, default=None)

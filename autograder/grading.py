@@ -102,6 +102,7 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
         return result
     context = TaskContext(task, session, seed)
     context.trace_all = enforcement.wants_trace(task.id)
+    context.earlier = earlier
     result.measures = context.measures  # filled by the checks (the speed ratio)
     try:
         enforcement.check_source_first(context, loaded)

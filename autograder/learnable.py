@@ -54,7 +54,5 @@ def network(weights) -> torch.nn.Sequential:
     w1, b1, w2, b2 = weights
     model = torch.nn.Sequential(torch.nn.Linear(w1.shape[1], w1.shape[0]), torch.nn.ReLU(),
                                 torch.nn.Linear(w2.shape[1], w2.shape[0]))
-    with torch.no_grad():
-        for parameter, value in zip(model.parameters(), weights):
-            parameter.copy_(value)
+    model.load_state_dict(dict(zip(model.state_dict(), weights)))  # copies the values in
     return model

@@ -85,3 +85,7 @@ MISSING_LESSON = "{file} is missing from the submission"
 IMPORT_FAILED = "{where}: `{statement}` failed ({error}); the rest of the cell still ran"
 GLOBALS_SET = ("Note: {function} reads {names} as globals; the grader set them to its own inputs "
                "for the call.")
+OWN_STANDIN = ("Note: graded with your own {name} (task {task} {state}); instructor grading uses a "
+               "working one, so this task's score may differ there.")
+OWN_STANDIN_FAILS = "fails here"
+OWN_STANDIN_UNGRADED = "is not graded in this run"

@@ -16,6 +16,11 @@ import torch
 
 from autograder import importer, standins
 
+try:  # the instructor's copy; a student release and the wheel have no answers
+    from autograder.instructor import answers
+except ModuleNotFoundError:
+    answers = None
+
 SCENARIOS = {}
 OPERATORS = {name: getattr(operator, name) for name in ("eq", "ne", "lt", "le", "gt", "ge")}
 _SUBMISSION_FILES: set[str] = set()  # filled by the child: frames from these are the student's
@@ -78,12 +83,32 @@ def _aliases(result, args) -> list[bool]:
     return [isinstance(a, torch.Tensor) and a.untyped_storage().data_ptr() == pointer for a in args]
 
 
-def _install(namespace: dict, names, param_globals=None):
-    """Stand-ins by name (``"Relu"``) or under another name (``["relu", "Relu"]``)."""
+def standin(namespace: dict, name: str) -> tuple[object, bool]:
+    """``(stand-in, own)`` for ``name``: the grader's own (``standins``), else the
+    instructor's answer; where the answers are absent (a student release), the student's
+    own definition, with ``own`` True so the grader can say so."""
+    if hasattr(standins, name):
+        return getattr(standins, name), False
+    if answers is not None:
+        return getattr(answers, name), False
+    return _lookup(namespace, name), True
+
+
+def _install(namespace: dict, names, param_globals=None) -> list[str]:
+    """Stand-ins by name (``"Relu"``) or under another name (``["relu", "Relu"]``).
+
+    Returns the names for which the student's own definition stays in place (see
+    ``standin``); scenarios report them as ``own_standins``.
+    """
+    own: list[str] = []
     for entry in names:
         target, source = (entry, entry) if isinstance(entry, str) else entry
-        namespace[target] = getattr(standins, source)
+        if hasattr(standins, source) or answers is not None:
+            namespace[target] = standin(namespace, source)[0]
+        elif source not in own:
+            own.append(source)  # the student's own stays (or its absence shows when it is called)
     namespace.update(param_globals or {})
+    return own
 
 
 def _spy(namespace: dict, name: str | None) -> list:
@@ -115,7 +140,7 @@ def call(namespace, *, name, args=(), kwargs=None, grads=None, standins=(), para
     for index, gradient in (grads or {}).items():
         args[int(index)].g = gradient.clone()
     call_args, extra = _fit_arguments(function, args, param_names)
-    _install(namespace, standins, extra)
+    own = _install(namespace, standins, extra)
     importer.offer_download(download)  # the course's get_data() downloads: it gets this file
     original = namespace.get(spy) if spy else None
     spied = _spy(namespace, spy)
@@ -128,7 +153,8 @@ def call(namespace, *, name, args=(), kwargs=None, grads=None, standins=(), para
         raised = describe_exception(exc)
     return {"result": plain(result), "raised": raised, "args": [plain(a) for a in args],
             "grads": [_gradient_of(a) for a in args], "aliases": _aliases(result, args),
-            "spy_calls": len(spied), "globals_set": [n for n in extra if n not in _NOT_REPORTED]}
+            "spy_calls": len(spied), "globals_set": [n for n in extra if n not in _NOT_REPORTED],
+            "own_standins": own}
 
 
 _NOT_REPORTED = {"path"}  # get_data() that downloads: its path is not a global it reads
@@ -165,7 +191,7 @@ def layer(namespace, *, cls, init_args=(), call_args=(), out_g=None, standins=()
         construct_args, extra = _fit_arguments(getattr(layer_class, "__init__", layer_class),
                                                [None, *init_args], ["self", *param_names])
         construct_args = construct_args[1:]
-    _install(namespace, standins, extra)
+    own = _install(namespace, standins, extra)
     stage, out, raised = "construct", None, None
     try:
         instance = layer_class(*construct_args)
@@ -181,7 +207,7 @@ def layer(namespace, *, cls, init_args=(), call_args=(), out_g=None, standins=()
     return {"out": plain(out), "raised": raised, "stage": stage, "globals_set": list(extra),
             "init_grads": [_gradient_of(a) for a in init_args],
             "call_grads": [_gradient_of(a) for a in call_args],
-            "call_args": [plain(a) for a in call_args]}
+            "call_args": [plain(a) for a in call_args], "own_standins": own}
 
 
 @scenario

@@ -4,9 +4,10 @@ A check draws its inputs from ``t`` (a ``checking.TaskContext`` seeded by the gr
 runs the student's code in the child through it, and compares with PyTorch itself:
 values with ``torch``, gradients with ``torch.autograd``.
 
-A *hidden* check (``@hidden_check``, kept in ``hidden.py``) is one more case for a task,
-scored as a row of its own: instructor grading and the Gradescope release run it, the
-student release leaves it out and only announces how many there are (``ANNOUNCED``).
+A *hidden* check (``@hidden_check``, kept in ``autograder/instructor/hidden.py``) is one
+more case for a task, scored as a row of its own: instructor grading and the Gradescope
+release run it; the student release and the wheel leave it out, and ``autograder check``
+there only announces how many there are (``ANNOUNCED``).
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def hidden_check(task_id: str, name: str, points: float = 1.0):
 
 def hidden_counts() -> dict[str, int]:
     """Task id -> how many hidden checks it has: counted here, or, in a student release that
-    has no ``hidden.py``, as the release wrote them down."""
+    has no ``autograder.instructor``, as the release wrote them down."""
     if HIDDEN:
         return {task_id: len(checks) for task_id, checks in HIDDEN.items()}
     return dict(ANNOUNCED)
@@ -59,7 +60,7 @@ from autograder.checks import (  # noqa: E402,F401  (registration)
     lesson00, lesson01, lesson02, lesson03, lesson04, training,
 )
 try:  # the instructor's copy; a student release has ``announced.py`` instead
-    import autograder.checks.hidden  # noqa: E402,F401  (registration)
+    import autograder.instructor.hidden  # noqa: E402,F401  (registration)
 except ModuleNotFoundError:
     pass
 try:

@@ -32,8 +32,7 @@ def trained_weights(t, reply: dict, function: str) -> list:
 
 def measure(weights, x, y) -> tuple[float, float]:
     """Loss and accuracy of the trained network over all of (x, y), in the grader's process."""
-    with torch.no_grad():
-        out = learnable.network(weights)(x)
+    out = learnable.network(weights)(x).detach()
     return float(F.cross_entropy(out, y)), float((out.argmax(1) == y).float().mean())
 
 
