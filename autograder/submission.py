@@ -17,14 +17,17 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import nbformat
-from jupytext.cell_metadata import text_to_metadata
 
 from autograder import cells as cell_rules
 from autograder import locate, messages
 from autograder.tasks import LESSONS, Task, select
 
 _CELL_HEADER = re.compile(r"^#\s?%%(?P<rest>.*)$")
+# The headers the kit and most notebooks write: `# %%`, `# %% [markdown]`, `# %% task="1.2"`.
+# Anything else is read by jupytext itself (whose import, through nbformat and jsonschema,
+# costs seconds where a Jupyter install has rfc3987-syntax: every grader would pay it).
+_PLAIN_HEADER = re.compile(r'^(?:(?P<title>\[\w+\])(?:\s+|$))?(?P<pairs>(?:\w+="[^"\\]*"(?:\s+|$))*)$')
+_PAIR = re.compile(r'(\w+)="([^"\\]*)"')
 _DEF_LINE = re.compile(r"^(?:def|class)\s+(\w+)|^(\w+)\s*=", re.MULTILINE)
 _NUMBERED = re.compile(r"^l?(?P<number>\d\d[a-z]?)_")
 _EXPORT = re.compile(r"^\s*#\s*export", re.IGNORECASE)
@@ -229,17 +232,43 @@ def read_file(path: Path) -> SourceFile:
 
 
 def _read_ipynb(path: Path) -> list[tuple[str, str, str, str | None]]:
+    """A notebook's code cells. Version 4 (every notebook of the last decade) is read as the
+    JSON it is; an older one is converted by nbformat."""
+    text = path.read_text(encoding="utf-8")
     try:
-        notebook = nbformat.read(str(path), as_version=4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
+        notebook = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise ValueError(f"it is not a valid notebook (invalid JSON: {exc})") from None
+    if isinstance(notebook, dict) and notebook.get("nbformat") != 4 and "cells" not in notebook:
+        import nbformat
+
+        notebook = nbformat.reads(text, as_version=4)
+    raw_cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(raw_cells, list):
+        raise ValueError("it is not a valid notebook (it has no list of cells)")
     cells = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        if cell.get("cell_type") == "code":
-            task = cell.get("metadata", {}).get("task")
-            cells.append((cell.source, f"{path.name}, cell {number}", f"cell {number}",
-                          str(task) if task is not None else None))
+    for number, cell in enumerate(raw_cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if not isinstance(source, str):
+            raise ValueError(f"it is not a valid notebook (cell {number}'s source is not text)")
+        metadata = cell.get("metadata")
+        task = metadata.get("task") if isinstance(metadata, dict) else None
+        cells.append((source, f"{path.name}, cell {number}", f"cell {number}",
+                      str(task) if task is not None else None))
     return cells
+
+
+def header_metadata(rest: str) -> tuple[str, dict]:
+    """A percent-format cell header's title and metadata, as jupytext reads them."""
+    plain = _PLAIN_HEADER.match(rest)
+    if plain:
+        return plain["title"] or "", dict(_PAIR.findall(plain["pairs"]))
+    from jupytext.cell_metadata import text_to_metadata
+
+    return text_to_metadata(rest, allow_title=True)
 
 
 def _read_py(path: Path) -> list[tuple[str, str, str, str | None]]:
@@ -252,7 +281,7 @@ def _read_py(path: Path) -> list[tuple[str, str, str, str | None]]:
     for start, end in zip(bounds, bounds[1:]):
         match = _CELL_HEADER.match(lines[start])
         body_start = start + 1 if match else start
-        title, metadata = text_to_metadata(match["rest"].strip(), allow_title=True) if match else ("", {})
+        title, metadata = header_metadata(match["rest"].strip()) if match else ("", {})
         if title.startswith("[") and title != "[code]":  # [markdown], [raw]
             continue
         source = "\n" * body_start + "\n".join(lines[body_start:end])

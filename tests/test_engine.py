@@ -1,7 +1,10 @@
 """Engine pieces on their own: the wire, the cell rules, task mapping, results."""
 import ast
+import json
 import os
 import pickle
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -170,3 +173,26 @@ def test_results_round_trip_through_json():
     assert (result.score, result.max_score, result.passed) == (1.0, 3.0, False)
     again = SubmissionResult.from_json(result.to_json())
     assert again.to_json() == result.to_json()
+
+
+@pytest.mark.parametrize("header", ["", "[markdown]", 'task="1.1"', '[markdown] task="1.1"', "Title", "[raw]",
+                                    'task="1.1" tags=["a"]', "task=1.1", "export", 'a="x" b="y z"', '[md]  x=""',
+                                    'task="1.1"x', "[markdown]title"])
+def test_cell_headers_read_as_jupytext_reads_them(header):
+    from jupytext.cell_metadata import text_to_metadata
+
+    assert submission.header_metadata(header) == text_to_metadata(header, allow_title=True)
+
+
+def test_loading_a_submission_imports_neither_nbformat_nor_jupytext(tmp_path):
+    """Through jsonschema they cost seconds of every grader's start where rfc3987-syntax is installed."""
+    notebook = tmp_path / "01_matmul.ipynb"
+    notebook.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {"task": "1.2"}, "source": ["def matmul(a, b):\n", "    return a @ b\n"],
+         "outputs": [], "execution_count": None}]}))
+    (tmp_path / "l02_fully_connected.py").write_text('# %% task="2.4"\ndef relu(x):\n    return x.clamp_min(0.)\n')
+    code = ("import sys; from pathlib import Path; from autograder import submission; "
+            f"loaded = submission.load(Path({str(tmp_path)!r})); "
+            "print(sorted(loaded.found), 'nbformat' in sys.modules, 'jupytext' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "'1.2'" in shown and "'2.4'" in shown and shown.strip().endswith("False False"), shown
