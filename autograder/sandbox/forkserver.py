@@ -370,6 +370,9 @@ def main(argv: list[str]) -> None:
         return
     rules = landlock.Rules.from_json(config["landlock"]) if config.get("landlock") else None
     _Server(control, bpf, config["tmp_bytes"], config["keep"], run, rules).serve()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)  # the children are killed; tearing down an interpreter with torch takes a second
 
 
 if __name__ == "__main__":
