@@ -151,3 +151,19 @@ class Submissions:
                 yield lambda build: futures[getattr(build, "__name__", build)].result()
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+
+def venv_without_the_kit(folder: Path) -> str:
+    """A virtual environment that sees this interpreter's packages (torch, pip, setuptools)
+    but not the kit: the site-packages folders are plain path entries, so the ``.pth``
+    files there (an editable install's finder among them) never run. Returns its python."""
+    import site
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    python = folder / "bin" / "python"
+    own = subprocess.run([str(python), "-c", "import site; print(site.getsitepackages()[0])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    Path(own, "system-packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    return str(python)

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from autograder.grading import grade
 from autograder.releases import student, workflow
 from autograder.releases.student import release_student
 from autograder.tasks import tasks_of
-from builders import SEED, SOLUTIONS, copy_lessons, lesson_path, replace_task_cell
+from builders import SEED, SOLUTIONS, copy_lessons, lesson_path, replace_task_cell, venv_without_the_kit
 from test_release import solution_only_lines
 
 MUTANT = Path(__file__).parent / "mutants" / "matmul_broadcast_wrong_axis.py"
@@ -49,8 +48,7 @@ def installed(release, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("student")
     repo = shutil.copytree(release, root / "repo")
     venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
+    python = venv_without_the_kit(venv)
     subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                     "--no-index", str(repo)], check=True, cwd=root)
     environment = {key: value for key, value in os.environ.items()

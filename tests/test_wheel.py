@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import autograder
+from builders import venv_without_the_kit
 
 KIT = Path(autograder.__file__).resolve().parents[1]
 CLASS = KIT / "examples" / "class"
@@ -46,9 +47,7 @@ def _environment() -> dict:
 
 
 def _venv(folder: Path) -> str:
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(folder)],
-                   check=True)
-    return str(folder / "bin" / "python")
+    return venv_without_the_kit(folder)
 
 
 def _pip_install(python: str, *arguments: str, cwd: Path) -> None:
