@@ -63,18 +63,16 @@ class InProcessChild:
 
 def work(path: Path, grades: int) -> dict[str, list[float]]:
     """CPU seconds of grade_task per task of lessons 03-04, ``grades`` times each."""
-    found = submission.find_lesson_files(path)
-    lesson_files = [submission.read_lesson(lesson, found.get(stem)) for stem, lesson in submission.LESSONS.items()]
-    session = Session(lesson_files)
+    loaded = submission.load(path)
+    session = Session(loaded)
     session.child = InProcessChild()
     session.load()
     seconds: dict[str, list[float]] = {}
     for round_number in range(grades + 1):  # the first round warms up
         for stem in NEW_LESSONS:
-            lesson_file = next(f for f in lesson_files if f.lesson.stem == stem)
             for task in tasks_of(stem):
                 started = time.process_time()
-                result = grade_task(task, session, lesson_file, _task_seed(round_number, task), {})
+                result = grade_task(task, session, _task_seed(round_number, task), {})
                 assert result.status == "passed", result.message
                 if round_number:
                     seconds.setdefault(task.id, []).append(time.process_time() - started)
