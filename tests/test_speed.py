@@ -1,9 +1,9 @@
 """The wall-clock speed ratio's decisions, with scripted round times instead of children.
 
 Load only ever slows a round down: the reference's least time is measured once per
-grader process and re-checked every ``REFERENCE_REFRESH`` uses, a submission passes at
-its first round under the limit, and one with no such round is timed again interleaved
-with the reference, whose medians decide.
+grader process and re-checked every ``REFERENCE_REFRESH`` uses, a submission passes with
+a round under the limit (timing stops at one under half of it), and one with no such
+round is timed again interleaved with the reference, whose medians decide.
 """
 from __future__ import annotations
 
@@ -51,6 +51,12 @@ def test_a_submission_passes_at_its_first_round_under_the_limit(timed):
     assert timed(clock) == pytest.approx(2.0)
     # the reference: two one-call probes and WARMUP + ROUNDS rounds; the submission: warm-up, 2 rounds
     assert clock.rounds == {"reference": 2 + speed.WARMUP + speed.ROUNDS, "submission": speed.WARMUP + 2}
+
+
+def test_a_round_under_the_limit_but_not_clearly_lets_later_rounds_lower_the_ratio(timed):
+    clock = Clock(reference=[0.01], submission=[0.5, 0.04, 0.03, 0.015, 0.05, 0.05])
+    assert timed(clock) == pytest.approx(1.5)  # 4x and 3x pass, but timing goes on to the clear 1.5x
+    assert clock.rounds["submission"] == speed.WARMUP + 3
 
 
 def test_the_reference_is_timed_once_per_process_then_only_re_checked(timed):
