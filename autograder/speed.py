@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -142,10 +142,8 @@ class ReferenceTime:
     calls: int  # calls of the task per round: about ROUND_SECONDS of the reference's work
     least: float = float("inf")
     uses: int = 0
-    rounds: list[float] = field(default_factory=list)
 
     def add(self, seconds: float) -> None:
-        self.rounds.append(seconds)
         self.least = min(self.least, seconds)
 
 
@@ -157,9 +155,7 @@ def reference_time(task, baseline, kind, name, shapes, seed) -> ReferenceTime:
     ``REFERENCE_REFRESH`` uses: a first measure taken under load gets corrected."""
     known = _REFERENCE_TIMES.get(task.id)
     if known is None:
-        one_call = min(_time_round(task, baseline, kind, name, shapes, 1, seed()) for _ in range(2))
-        known = _REFERENCE_TIMES[task.id] = ReferenceTime(
-            calls=max(1, min(MAX_CALLS, round(ROUND_SECONDS / max(one_call, 1e-6)))))
+        known = _REFERENCE_TIMES[task.id] = ReferenceTime(_calls_per_round(task, baseline, kind, name, shapes, seed))
         for round_number in range(WARMUP + ROUNDS):
             elapsed = _time_round(task, baseline, kind, name, shapes, known.calls, seed())
             if round_number >= WARMUP:
@@ -221,9 +217,14 @@ def relative_time(task, session, generator) -> float:
                                 lambda: int(torch.randint(0, 2**62, (), generator=generator)), 3 * ROUNDS))
 
 
-def _relative_rounds(task, session, kind, name, shapes, seed, rounds: int) -> list[float]:
+def _calls_per_round(task, session, kind, name, shapes, seed) -> int:
+    """Calls of the task that make about ROUND_SECONDS of ``session``'s work (two probes)."""
     one_call = min(_time_round(task, session, kind, name, shapes, 1, seed()) for _ in range(2))
-    calls = max(1, min(MAX_CALLS, round(ROUND_SECONDS / max(one_call, 1e-6))))
+    return max(1, min(MAX_CALLS, round(ROUND_SECONDS / max(one_call, 1e-6))))
+
+
+def _relative_rounds(task, session, kind, name, shapes, seed, rounds: int) -> list[float]:
+    calls = _calls_per_round(task, session, kind, name, shapes, seed)
     quotients = []
     for round_number in range(WARMUP + rounds):
         per_call = _time_round(task, session, kind, name, shapes, calls, seed()) / calls
