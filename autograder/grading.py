@@ -47,19 +47,18 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
             _start(session)  # a slow start on a busy machine is not the submission's time
         session.limit_time(time_limit)
         session.load()
-        during = messages.OUT_OF_TIME_IN_CELLS
+        last: Task | None = None  # the last task graded: where the time ran out, if it did
         for task in loaded.tasks:
             if session.out_of_time:
-                result = _out_of_time(task, session, during)
+                result = _out_of_time(task, session, last)
             else:
-                result = grade_task(task, session, _task_seed(seed, task), results)
-                during = _during(task, loaded)
+                result, last = grade_task(task, session, _task_seed(seed, task), results), task
             results[task.id] = result
             if progress:
                 progress(result)
             if hidden:
                 hidden_results += [
-                    _out_of_time(task, session, during, extra) if session.out_of_time
+                    _out_of_time(task, session, last, extra) if session.out_of_time
                     else grade_hidden(task, extra, session, _task_seed(seed, task) + number + 1)
                     for number, extra in enumerate(HIDDEN.get(task.id, []))]
     pending = 0 if hidden else sum(hidden_counts().get(task.id, 0) for task in loaded.tasks)
@@ -75,17 +74,23 @@ def _start(session: Session) -> None:
         pass  # the load says so, task by task
 
 
-def _during(task: Task, loaded: submission.Submission) -> str:
-    where = loaded.location(task.id)
-    return messages.OUT_OF_TIME_IN_TASK.format(task=task.id, name=task.name, where=f" ({where})" if where else "")
-
-
-def _out_of_time(task: Task, session: Session, during: str, extra: HiddenCheck | None = None) -> TaskResult:
-    """A task the submission's time limit did not reach: no EDIT line, as the time went elsewhere."""
-    name, points = (f"{task.name} (hidden: {extra.name})", extra.points) if extra else (task.name, task.points)
+def _out_of_time(task: Task, session: Session, last: Task | None, extra: HiddenCheck | None = None) -> TaskResult:
+    """A task the submission's time limit did not reach: no EDIT line, as the time went elsewhere
+    (to ``last``, the task graded when it ran out, or to the cells)."""
+    loaded = session.submission
+    if last is None:
+        during = messages.OUT_OF_TIME_IN_CELLS
+    else:
+        where = loaded.location(last.id)
+        during = messages.OUT_OF_TIME_IN_TASK.format(task=last.id, name=last.name, where=f" ({where})" if where else "")
     problem = messages.OUT_OF_TIME.format(limit=session.time_limit, during=during)
-    return TaskResult(id=task.id, name=name, max_score=points, status=ERROR,
-                      location=session.submission.location(task.id), message=f"Task {task.id} ({task.name}): {problem}.")
+    return TaskResult(id=task.id, name=_hidden_name(task, extra) if extra else task.name,
+                      max_score=extra.points if extra else task.points, status=ERROR,
+                      location=loaded.location(task.id), message=f"Task {task.id} ({task.name}): {problem}.")
+
+
+def _hidden_name(task: Task, extra: HiddenCheck) -> str:
+    return f"{task.name} (hidden: {extra.name})"
 
 
 def _task_seed(seed: int, task: Task) -> int:
@@ -126,7 +131,7 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
 def grade_hidden(task: Task, extra: HiddenCheck, session: Session, seed: int) -> TaskResult:
     """One hidden check of a task, as a row of its own with its own points."""
     loaded = session.submission
-    result = TaskResult(id=task.id, name=f"{task.name} (hidden: {extra.name})", max_score=extra.points,
+    result = TaskResult(id=task.id, name=_hidden_name(task, extra), max_score=extra.points,
                         status=PASSED, location=loaded.location(task.id))
     if task.id in session.problems:
         result.status = FAILED if task.id in loaded.missing else ERROR

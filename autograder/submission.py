@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-
 from autograder import cells as cell_rules
 from autograder import locate, messages
 from autograder.tasks import LESSONS, Task, select
