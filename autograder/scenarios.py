@@ -83,15 +83,19 @@ def _aliases(result, args) -> list[bool]:
     return [isinstance(a, torch.Tensor) and a.untyped_storage().data_ptr() == pointer for a in args]
 
 
-def standin(namespace: dict, name: str) -> tuple[object, bool]:
-    """``(stand-in, own)`` for ``name``: the grader's own (``standins``), else the
-    instructor's answer; where the answers are absent (a student release), the student's
-    own definition, with ``own`` True so the grader can say so."""
+def _grader_standin(name: str):
+    """The grader's own stand-in (``standins``), else the instructor's answer; None where the
+    answers are absent (a student release)."""
     if hasattr(standins, name):
-        return getattr(standins, name), False
-    if answers is not None:
-        return getattr(answers, name), False
-    return _lookup(namespace, name), True
+        return getattr(standins, name)
+    return getattr(answers, name) if answers is not None else None
+
+
+def standin(namespace: dict, name: str) -> tuple[object, bool]:
+    """``(stand-in, own)`` for ``name``: the grader's (``_grader_standin``), else the
+    student's own definition, with ``own`` True so the grader can say so."""
+    found = _grader_standin(name)
+    return (found, False) if found is not None else (_lookup(namespace, name), True)
 
 
 def _install(namespace: dict, names, param_globals=None) -> list[str]:
@@ -103,8 +107,9 @@ def _install(namespace: dict, names, param_globals=None) -> list[str]:
     own: list[str] = []
     for entry in names:
         target, source = (entry, entry) if isinstance(entry, str) else entry
-        if hasattr(standins, source) or answers is not None:
-            namespace[target] = standin(namespace, source)[0]
+        found = _grader_standin(source)
+        if found is not None:
+            namespace[target] = found
         elif source not in own:
             own.append(source)  # the student's own stays (or its absence shows when it is called)
     namespace.update(param_globals or {})
