@@ -515,3 +515,16 @@ def test_grading_works_with_any_set_of_layers(mode, graded_configurations):
     result = json.loads(stdout.strip().splitlines()[-1])
     failing = {t["id"]: t["message"] for t in result["tasks"] if t["status"] != "passed"}
     assert not failing and len(result["tasks"]) == 8, f"{CONFIGURATIONS[mode]}: {failing}"
+
+
+def test_package_folders_another_environment_lends_are_readable_and_no_other_path_entry(tmp_path):
+    """A venv that reaches an outer one's packages through a .pth (``venv_without_the_kit``, a
+    layered environment) must let its children import them; a checkout on the path stays out."""
+    lent, checkout = tmp_path / "outer" / "site-packages", tmp_path / "kit"
+    lent.mkdir(parents=True)
+    checkout.mkdir()
+    code = "from autograder.sandbox import filesystem; print('\\n'.join(filesystem.python_trees()))"
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(lent), str(checkout)])}
+    trees = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env=environment).stdout.split("\n")
+    assert str(lent) in trees and str(checkout) not in trees

@@ -50,11 +50,16 @@ def binds(paths, flag: str = "--ro-bind") -> list[str]:
     return [arg for path in paths for arg in (flag, path, path)]
 
 
+_PACKAGE_FOLDERS = ("site-packages", "dist-packages")
+
+
 @functools.lru_cache(maxsize=None)
 def _python_trees() -> tuple[str, ...]:
     executable = Path(sys.executable)
+    # package folders a .pth file put on the path (one environment layered on another's packages)
+    layered = [entry for entry in sys.path if os.path.basename(entry.rstrip(os.sep)) in _PACKAGE_FOLDERS]
     candidates = {sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix,
-                  str(executable.parent), str(executable.resolve().parent), *site.getsitepackages()}
+                  str(executable.parent), str(executable.resolve().parent), *site.getsitepackages(), *layered}
     user_site = site.getusersitepackages() if site.ENABLE_USER_SITE else ""
     if user_site and user_site in sys.path:
         candidates.add(user_site)
