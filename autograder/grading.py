@@ -106,6 +106,9 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
         result.message = _compose(task, session.problems[task.id], "", loaded)
         return result
     context = TaskContext(task, session, seed)
+    found = loaded.found.get(task.id)
+    if found and found.note:  # how the finder decided: a renamed, replaced or aliased definition
+        context.notes.append(found.note)
     context.trace_all = enforcement.wants_trace(task.id)
     context.earlier = earlier
     result.measures = context.measures  # filled by the checks (the speed ratio)

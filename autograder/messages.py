@@ -82,6 +82,9 @@ CLOSE_NAME = ("`{name}` ({where}) looks like it: to grade it as this task, ask y
 INLINE = ("Your notebook computes {what} inline ({where}: `{code}`) but defines no function for it; "
           "the kit grades `{signature}`: wrap that code in a function with this signature")
 MISSING_LESSON = "{file} is missing from the submission"
+GRADED_AS = "Note: graded `{name}` ({where}) as Task {task}, {why}."
+REPLACED = ("Note: `{name}` ({where}) replaced an earlier definition ({earlier}), so the earlier one "
+            "is not graded.")
 IMPORT_FAILED = "{where}: `{statement}` failed ({error}); the rest of the cell still ran"
 GLOBALS_SET = ("Note: {function} reads {names} as globals; the grader set them to its own inputs "
                "for the call.")
