@@ -63,7 +63,7 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
                     for number, extra in enumerate(HIDDEN.get(task.id, []))]
     pending = 0 if hidden else sum(hidden_counts().get(task.id, 0) for task in loaded.tasks)
     return SubmissionResult(tasks=list(results.values()), path=str(path), seed=seed,
-                            flags=enforcement.flags(loaded), notes=list(dict.fromkeys(session.notes)),
+                            flags=enforcement.flags(loaded), notes=list(dict.fromkeys(loaded.notes + session.notes)),
                             hidden=hidden_results, hidden_pending=pending)
 
 

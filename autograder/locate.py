@@ -279,12 +279,18 @@ class _Finder:
         if key not in self.layouts:
             rungs = LADDERS[key]
             named = self.kit_named(slot, task)
-            candidates = [d for d in named if not d.experiment] or named
+            candidates = [d for d in named if not d.experiment and not finder.raises_not_implemented(d.node)] \
+                or [d for d in named if not d.experiment] or named
             if len(candidates) < len(rungs):
                 candidates = sorted(candidates + self.renamed(slot, task, candidates), key=lambda d: d.order)
-            layout = finder.lay(candidates, max(rungs), set(rungs),
-                                lambda d: finder.evidence(slot.name, slot.phase, d.node),
-                                lambda d: d.name in slot.names)
+
+            def what(d: Definition):
+                return finder.evidence(slot.name, slot.phase, d.node)
+            kinds = [what(d) for d in candidates]
+            if len({d.name for d in candidates}) == len(candidates) and all(kinds):
+                # versions under names of their own, each plainly one rung: their order says nothing
+                candidates = [d for _, d in sorted(zip(kinds, candidates), key=lambda p: (p[0], p[1].order))]
+            layout = finder.lay(candidates, max(rungs), set(rungs), what, lambda d: d.name in slot.names)
             self.layouts[key] = layout, named
         return self.layouts[key]
 
@@ -305,10 +311,13 @@ def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
         if task.id in submission.problems:
             continue
         if task.id in by_metadata:
-            file_index, cell_index = by_metadata[task.id][-1]
+            marked = by_metadata[task.id]
+            implemented = [(f, c) for f, c in marked if not _stub_cell(submission.files[f].cells[c])]
+            file_index, cell_index = (implemented or marked)[-1]
             source_file = submission.files[file_index]
             submission.found[task.id] = Found(file_index, cell_index, source_file.name,
-                                              source_file.cells[cell_index].location, by_metadata=True)
+                                              source_file.cells[cell_index].location, by_metadata=True,
+                                              note=_fallback_note(submission, file_index))
             continue
         if _metadata_only(submission, task):
             submission.problems[task.id] = messages.METADATA_MISSING.format(task=task.id, name=task.name)
@@ -316,11 +325,29 @@ def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
         result = _by_names(task, finding, aliases.get(task.id, {}))
         if isinstance(result, Found):
             result.file = submission.files[result.file_index].name
+            result.note = " ".join(filter(None, [_fallback_note(submission, result.file_index), result.note]))
             submission.found[task.id] = result
         else:
             submission.problems[task.id] = result
     _explain_missing(submission, every)
     mark_tasks(submission)
+
+
+def _stub_cell(cell) -> bool:
+    """A task cell whose definitions only raise NotImplementedError (the kit's stubs)."""
+    if cell.syntax_error:
+        return False
+    defined = [s for s in cell_rules.parse(cell.source, cell.filename).body
+               if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    return bool(defined) and all(finder.raises_not_implemented(s) for s in defined)
+
+
+def _fallback_note(submission, file_index: int) -> str:
+    """Where a task comes from the file of a pair that was set aside, say so."""
+    graded = submission.fallbacks.get(file_index)
+    if graded is None:
+        return ""
+    return messages.FALLBACK.format(other=submission.files[file_index].name, graded=submission.files[graded].name)
 
 
 def _metadata_cells(submission) -> dict[str, list[tuple[int, int]]]:

@@ -82,6 +82,12 @@ CLOSE_NAME = ("`{name}` ({where}) looks like it: to grade it as this task, ask y
 INLINE = ("Your notebook computes {what} inline ({where}: `{code}`) but defines no function for it; "
           "the kit grades `{signature}`: wrap that code in a function with this signature")
 MISSING_LESSON = "{file} is missing from the submission"
+PAIR = "{graded} and {other} hold the same lesson: graded {graded} ({why}); {other} is set aside."
+PAIR_FALLBACK = ("{graded} and {other} hold the same lesson: graded {graded} ({why}), and {other} where "
+                 "{graded} only raises NotImplementedError ({names}).")
+LATER_TWIN = ("{twin}, beside {graded}, was saved later: this grades {graded} only "
+              "(grade the folder, or name {twin}, to grade that one).")
+FALLBACK = "Note: graded from {other}: {graded} only raises NotImplementedError for it."
 GRADED_AS = "Note: graded `{name}` ({where}) as Task {task}, {why}."
 REPLACED = ("Note: `{name}` ({where}) replaced an earlier definition ({earlier}), so the earlier one "
             "is not graded.")

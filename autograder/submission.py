@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder import cells as cell_rules
-from autograder import locate, messages
+from autograder import finder, locate, messages
 from autograder.tasks import LESSONS, Task, select
 
 _CELL_HEADER = re.compile(r"^#\s?%%(?P<rest>.*)$")
@@ -90,6 +90,8 @@ class Submission:
     missing: dict[str, str] = field(default_factory=dict)  # task id -> the lesson file not handed in
     statements: list | None = field(default=None, repr=False)  # ``_runnable_statements``, once parsed
     nearest: dict[str, str] = field(default_factory=dict)  # task id -> the file holding what came close
+    notes: list[str] = field(default_factory=list)  # about the whole submission: the file graded of a pair
+    fallbacks: dict[int, int] = field(default_factory=dict)  # file index set aside -> the file graded instead
 
     def cells(self):
         """(file, cell) in stream order."""
@@ -131,12 +133,70 @@ def stream_files(path: Path) -> list[Path]:
     by_stem: dict[str, Path] = {}
     for candidate in sorted(candidates, key=lambda p: (p.suffix != ".py", p.name)):
         by_stem.setdefault(candidate.stem, candidate)
-    chosen = list(by_stem.values())
+    return sorted(by_stem.values(), key=_order)
 
-    def order(p: Path):
-        match = _NUMBERED.match(p.name)
-        return (0, match["number"], p.name) if match else (1, "", p.name)
-    return sorted(chosen, key=order)
+
+def _order(p: Path):
+    match = _NUMBERED.match(p.name)
+    return (0, match["number"], p.stem, p.suffix) if match else (1, "", p.stem, p.suffix)
+
+
+def _pairs(path: Path) -> list[tuple[Path, ...]]:
+    """The files of a folder in lesson order, a ``.py`` and a notebook of one name together."""
+    by_stem: dict[str, list[Path]] = {}
+    for candidate in sorted((p for p in path.iterdir() if p.is_file() and p.suffix in SUFFIXES
+                             and p.name not in TOOLING and not p.name.startswith(".")), key=_order):
+        by_stem.setdefault(candidate.stem, []).append(candidate)
+    return [tuple(group) for group in by_stem.values()]
+
+
+def _saved(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _stubbed(source_file: SourceFile) -> tuple[set[str], set[str]]:
+    """The names a file defines for real, and those it only stubs (``raise NotImplementedError``)."""
+    real, stubs = set(), set()
+    for cell in source_file.cells:
+        if cell.syntax_error:
+            continue
+        for statement in cell_rules.parse(cell.source, cell.filename).body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                (stubs if finder.raises_not_implemented(statement) else real).add(statement.name)
+    return real, stubs
+
+
+def _one_per_lesson(pairs: list[tuple[Path, ...]]) -> tuple[list[SourceFile], list[str], dict[int, int]]:
+    """Read each file; of a ``.py`` and a notebook of one lesson, grade the one saved last, and
+    put the other before it where it implements what the last saved only stubs (per task, the
+    finder then takes the one that implements it). Returns the stream, the notes that say which
+    file was graded, and {index of a file set aside but kept: index of the file graded}."""
+    files: list[SourceFile] = []
+    notes: list[str] = []
+    fallbacks: dict[int, int] = {}
+    for group in pairs:
+        read = [read_file(p) for p in group]
+        if len(read) == 1:
+            files += read
+            continue
+        stubs = [_stubbed(f) for f in read]
+        newest = max(range(len(read)), key=lambda i: (_saved(read[i].path), -len(stubs[i][1]), -i))
+        graded, other = read[newest], read[1 - newest]
+        (real, stubbed), (other_real, _) = stubs[newest], stubs[1 - newest]
+        why = "saved last" if _saved(graded.path) != _saved(other.path) else "it implements more"
+        taken = sorted((stubbed - real) & other_real)
+        if taken:
+            fallbacks[len(files)] = len(files) + 1
+            files += [other, graded]
+            notes.append(messages.PAIR_FALLBACK.format(graded=graded.name, other=other.name, why=why,
+                                                       names=", ".join(f"`{n}`" for n in taken)))
+        else:
+            files.append(graded)
+            notes.append(messages.PAIR.format(graded=graded.name, other=other.name, why=why))
+    return files, notes, fallbacks
 
 
 def load(path: Path, task_ids: list[str] | None = None, aliases: dict | None = None) -> Submission:
@@ -151,19 +211,19 @@ def load(path: Path, task_ids: list[str] | None = None, aliases: dict | None = N
     if path.is_file():
         if path.suffix not in SUFFIXES:
             raise SubmissionError(f"{path.name} is not a notebook or a Python file (.ipynb or .py)")
-        stream = [path]
+        files, notes, fallbacks = [read_file(path)], _later_twin(path), {}
         siblings = [p for p in stream_files(path.parent) if p.stem != path.stem]
         lesson = lesson_of(path.name)
         tasks = [t for t in select(task_ids) if lesson is None or t.lesson == lesson]
     else:
-        stream = stream_files(path)
-        if not stream:
+        pairs = _pairs(path)
+        if not pairs:
             raise SubmissionError(f"{path} holds no notebook or Python file to grade")
+        files, notes, fallbacks = _one_per_lesson(pairs)
         siblings = []
         tasks = select(task_ids)
-    files = [read_file(p) for p in stream]
     importable = files + [read_file(p) for p in siblings]
-    submission = Submission(path, files, importable, tasks)
+    submission = Submission(path, files, importable, tasks, notes=notes, fallbacks=fallbacks)
     unreadable = [f for f in files if f.problem]
     for source_file in unreadable:
         lesson = lesson_of(source_file.name)
@@ -175,6 +235,14 @@ def load(path: Path, task_ids: list[str] | None = None, aliases: dict | None = N
         _keep_lessons_present(submission)
     _name_missing_files(submission, unreadable)
     return submission
+
+
+def _later_twin(path: Path) -> list[str]:
+    """A file graded on its own whose notebook (or ``.py``) of the same name was saved later."""
+    twin = path.with_suffix(".py" if path.suffix == ".ipynb" else ".ipynb")
+    if twin.is_file() and _saved(twin) > _saved(path):
+        return [messages.LATER_TWIN.format(graded=path.name, twin=twin.name)]
+    return []
 
 
 def _keep_lessons_present(submission: Submission) -> None:
