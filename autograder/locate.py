@@ -65,6 +65,7 @@ class Found:
     definitions: set = field(default_factory=set)  # (cell filename, line) of each definition
     renames: dict = field(default_factory=dict)  # the kit's name -> the name in the submission
     note: str = ""  # how it was decided, where that is not the kit's name in the kit's place
+    signatures: dict = field(default_factory=dict)  # the kit's name -> the parameters of the definition found
 
 
 def _slot(name, kind="", nth=1, phase="", params=(), also=()):
@@ -105,8 +106,12 @@ SLOTS: dict[str, tuple[Slot, ...]] = {
 # What the course writes inline instead of a function: (pattern in top-level code, what it is).
 INLINE = {
     "1.1": (re.compile(r"pickle\.load\("), "reading MNIST"),
-    "1.3": (re.compile(r"\.sum\(\)\s*\.sqrt\(\)|\.pow\(2\)\.sum\(\)|sqrt\("), "the Frobenius norm"),
-    "1.8": (re.compile(r"\.matmul\(|\w\s*@\s*\w"), "the PyTorch matmul"),
+    # a norm: the sum of squares and its square root (not any sqrt: ``randn(m, nh) / math.sqrt(m)`` is an init)
+    "1.3": (re.compile(r"\.sum\(\)\s*\.sqrt\(\)|\.pow\(2\)\s*\.sum\(|\*\*\s*2\)?\s*\.sum\("
+                       r"|sqrt\([^)]*\.pow\(2\)|sqrt\([^)]*\*\*\s*2"), "the Frobenius norm"),
+    # the product itself, alone or assigned (``t2 = m1.matmul(m2)``), not a test that compares with it
+    "1.8": (re.compile(r"^\s*(?:\w+\s*=\s*)?\w+\s*(?:@\s*\w+|\.matmul\(\s*\w+\s*\))\s*$"),
+            "the PyTorch matmul"),
     "2.3": (re.compile(r"randn\([^)]*\)\s*\*\s*math\.sqrt\(\s*2"), "He init"),
     "2.6": (re.compile(r"kaiming_normal_\("), "PyTorch's kaiming init"),
 }
@@ -115,6 +120,27 @@ SIGNATURES = {
     "1.3": "frobenius(a)", "1.8": "a 5th matmul(a, b) that uses PyTorch's own matmul",
     "2.3": "he_init(n_in, n_out)", "2.6": "kaiming_torch(n_in, n_out)",
 }
+
+
+# The parameters the kit calls with, for tasks whose slots above do not list them (a class: its __init__'s).
+KIT_PARAMS = {
+    "3.1": "x", "3.2": "input target", "3.3": "x", "3.4": "x", "3.5": "x", "3.6": "out yb",
+    "3.7": "epochs model loss_func lr x y bs", "3.8": "n_in nh n_out", "3.9": "params lr", "3.10": "x y",
+    "3.11": "ds bs shuffle", "3.12": "b", "3.13": "ds sampler collate_fn",
+    "3.14": "epochs model loss_func opt train_dl valid_dl", "3.15": "train_ds valid_ds bs",
+    "4.1": "train_dl valid_dl c", "4.2": "model opt loss_func data", "4.3": "name", "4.6": "o",
+    "4.7": "cbs cb_funcs", "4.8": "metrics in_train",
+}
+
+
+def kit_params(task: Task, name: str) -> tuple[str, ...] | None:
+    """What the kit passes to ``name`` for ``task``, where the kit knows it."""
+    for slot in slots(task):
+        if name in slot.names and slot.params:
+            return slot.params
+    if task.id in KIT_PARAMS and name == task.names[0]:
+        return tuple(KIT_PARAMS[task.id].split())
+    return None
 
 
 def slots(task: Task) -> tuple[Slot, ...]:
@@ -317,7 +343,9 @@ def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
             source_file = submission.files[file_index]
             submission.found[task.id] = Found(file_index, cell_index, source_file.name,
                                               source_file.cells[cell_index].location, by_metadata=True,
-                                              note=_fallback_note(submission, file_index))
+                                              note=_fallback_note(submission, file_index),
+                                              signatures={d.name: d.params for d in every if d.name in task.names
+                                                          and (d.file_index, d.cell_index) == (file_index, cell_index)})
             continue
         if _metadata_only(submission, task):
             submission.problems[task.id] = messages.METADATA_MISSING.format(task=task.id, name=task.name)
@@ -371,7 +399,7 @@ def _metadata_only(submission, task) -> bool:
 
 
 def _by_names(task: Task, finding: _Finder, aliases: dict[str, str]) -> Found | str:
-    last, found_definitions, renames, notes = None, set(), {}, []
+    last, found_definitions, renames, notes, signatures = None, set(), {}, [], {}
     for slot in slots(task):
         if slot.name in aliases:
             name = aliases[slot.name]
@@ -388,12 +416,13 @@ def _by_names(task: Task, finding: _Finder, aliases: dict[str, str]) -> Found | 
                 return _rung_not_found(task, slot, layout, named, finding.module_at)
             notes += _how_decided(task, slot, chosen, layout)
         found_definitions.add((chosen.filename, chosen.lineno))
+        signatures[slot.name] = chosen.params
         if chosen.name != slot.name:
             renames[slot.name] = chosen.name
         if last is None or chosen.order > last.order:
             last = chosen
     return Found(last.file_index, last.cell_index, "", last.location, definitions=found_definitions,
-                 renames=renames, note=" ".join(notes))
+                 renames=renames, note=" ".join(notes), signatures=signatures)
 
 
 def _what(slot: Slot, definition: Definition) -> str:

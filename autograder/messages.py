@@ -88,6 +88,7 @@ PAIR_FALLBACK = ("{graded} and {other} hold the same lesson: graded {graded} ({w
 LATER_TWIN = ("{twin}, beside {graded}, was saved later: this grades {graded} only "
               "(grade the folder, or name {twin}, to grade that one).")
 FALLBACK = "Note: graded from {other}: {graded} only raises NotImplementedError for it."
+SIGNATURE_DIFFERS = "Hint: your `{name}` takes ({theirs}); the kit calls {kit_name}({kit}), in that order."
 GRADED_AS = "Note: graded `{name}` ({where}) as Task {task}, {why}."
 REPLACED = ("Note: `{name}` ({where}) replaced an earlier definition ({earlier}), so the earlier one "
             "is not graded.")

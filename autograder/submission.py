@@ -33,6 +33,7 @@ _EXPORT = re.compile(r"^\s*#\s*export", re.IGNORECASE)
 SUFFIXES = (".py", ".ipynb")
 # The course's own tooling, not lessons: never part of the stream.
 TOOLING = {"notebook2script.py", "run_notebook.py", "setup.py", "conftest.py"}
+SAME_SAVE = 2.0  # seconds: a .py and a notebook saved closer than this were written together
 
 
 class SubmissionError(Exception):
@@ -183,10 +184,15 @@ def _one_per_lesson(pairs: list[tuple[Path, ...]]) -> tuple[list[SourceFile], li
             files += read
             continue
         stubs = [_stubbed(f) for f in read]
-        newest = max(range(len(read)), key=lambda i: (_saved(read[i].path), -len(stubs[i][1]), -i))
+        saved = [_saved(f.path) for f in read]
+        if abs(saved[0] - saved[1]) > SAME_SAVE:
+            newest, why = max(range(2), key=lambda i: saved[i]), "saved last"
+        else:  # written together (a checkout, an unzip): the one that implements more, else the .py
+            newest = min(range(2), key=lambda i: (len(stubs[i][1]) - len(stubs[i][0]), read[i].path.suffix != ".py"))
+            more = len(stubs[0][1]) - len(stubs[0][0]) != len(stubs[1][1]) - len(stubs[1][0])
+            why = "both saved at once; it implements more" if more else "both saved at once"
         graded, other = read[newest], read[1 - newest]
         (real, stubbed), (other_real, _) = stubs[newest], stubs[1 - newest]
-        why = "saved last" if _saved(graded.path) != _saved(other.path) else "it implements more"
         taken = sorted((stubbed - real) & other_real)
         if taken:
             fallbacks[len(files)] = len(files) + 1

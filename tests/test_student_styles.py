@@ -225,3 +225,49 @@ def test_a_single_file_named_says_its_twin_was_saved_later(pair):
     loaded = reading.load(pair / "l01_matmul.py", ["1.2"])
     assert loaded.notes == ["l01_matmul.ipynb, beside l01_matmul.py, was saved later: this grades "
                             "l01_matmul.py only (grade the folder, or name l01_matmul.ipynb, to grade that one)."]
+
+
+def test_written_together_the_one_that_implements_more_is_graded(pair, tmp_path):
+    folder = shutil.copytree(pair, tmp_path / "unzipped")
+    same = (folder / "l01_matmul.py").stat().st_mtime
+    os.utime(folder / "l01_matmul.ipynb", (same, same))  # an unzip or a checkout writes both at once
+    loaded = reading.load(folder, ["1.2"])
+    assert loaded.notes == ["l01_matmul.ipynb and l01_matmul.py hold the same lesson: graded l01_matmul.ipynb "
+                            "(both saved at once; it implements more); l01_matmul.py is set aside."]
+    assert loaded.location("1.2").startswith("l01_matmul.ipynb, cell ")
+
+
+# --- what a message says about the student's own code ----------------------------------------
+
+def test_a_call_on_another_signature_shows_both_signatures(folder):
+    results = graded(folder, "signature.ipynb", ["def mse(targ, output, n=1): return (output - targ).pow(2).mean()",
+                                                 "def normalize(x, m): return x - m"], ["2.1", "2.8"])
+    message = results["2.1"].message
+    assert "Hint: your `normalize` takes (x, m); the kit calls normalize(x, m, s), in that order." in message, \
+        message
+    assert "TypeError" in message
+
+
+MODEL_OWN_WEIGHTS = """class Model():
+    def __init__(self, n_in, nh, n_out):
+        self.layers = [Lin(torch.randn(n_in, nh), torch.zeros(nh)), Relu(), Lin(torch.randn(nh, n_out), torch.zeros(n_out))]
+        self.loss = Mse()"""
+FORWARD_WITH_LR = """def forward_and_backward(inp, targ, lr=0.5):
+    l1 = inp @ w1 + b1
+    l2 = l1.clamp_min(0.)
+    out = l2 @ w2 + b2
+    return out"""
+
+
+def test_the_globals_note_names_exactly_the_globals_read(folder):
+    from autograder.scenarios import _fit_arguments, _read_of
+
+    namespace: dict = {}
+    exec(FORWARD_WITH_LR, namespace)
+    function = namespace["forward_and_backward"]
+    args, extra = _fit_arguments(function, ["inp", "targ", "w1", "b1", "w2", "b2"],
+                                 ["inp", "targ", "w1", "b1", "w2", "b2"])
+    assert args == ["inp", "targ"] and list(extra) == ["w1", "b1", "w2", "b2"]  # lr keeps its default
+    assert _read_of(function, extra) == ["w1", "b1", "w2", "b2"]
+    exec("import torch\nclass Lin: pass\nclass Relu: pass\nclass Mse: pass\n" + MODEL_OWN_WEIGHTS, namespace)
+    assert _read_of(namespace["Model"], {"w1": 1, "b1": 2}) == []  # builds its own weights
