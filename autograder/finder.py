@@ -12,12 +12,13 @@ that agrees best with what each definition is:
 
 - a definition is *final* on a rung (graded for it), *replaced* by a later one on the
   same rung (a fix), or *set aside* (not this ladder: a later lesson's own ``fit``);
-- a final definition scores +2 where its code is that rung's, -1 where it is another
-  rung's, 0 where nothing can be told; a task rung that gets a final definition adds
-  ``COVER``, so the course's ladder (one definition per rung) maps rung by rung and a
-  wrong version stays on its rung, to fail its own checks;
-- a replaced definition costs 1 where its code is another rung's; setting aside a
-  definition under the kit's name costs 1 (under another name, nothing).
+- a final definition scores ``MATCH`` where its code is that rung's, ``MISMATCH`` where it
+  is another rung's, 0 where nothing can be told; a task rung that gets a final definition
+  adds ``COVER``. So the course's ladder (one definition per rung) maps rung by rung, a
+  version whose code cannot be told stays on its place, and a definition whose code is
+  plainly an earlier rung's is that rung's fix (the later one counts), not the next rung;
+- a replaced definition costs ``MISMATCH`` where its code is another rung's; setting aside
+  a definition under the kit's name costs ``SET_ASIDE`` (under another name, nothing).
 
 Nothing here runs code: evidence is read from the syntax tree.
 """
@@ -28,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-MATCH, MISMATCH, COVER = 2, -1, 2
+MATCH, MISMATCH, COVER, SET_ASIDE = 2, -3, 2, -1
 
 
 def squash(name: str) -> str:
@@ -235,7 +236,7 @@ def lay(candidates: list, rungs: int, task_rungs: set[int], what, kit_named) -> 
             return (final_score(pending, rung) if pending >= 0 else 0.0), 0, ()
         options = []
         # set aside
-        cost = MISMATCH if kit_named(candidates[i]) else 0
+        cost = SET_ASIDE if kit_named(candidates[i]) else 0
         score, changes, moves = best(i + 1, rung, pending)
         options.append((score + cost, changes - 1, ((i, 0),) + moves))
         # on the same rung, replacing the pending one

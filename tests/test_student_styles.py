@@ -271,3 +271,21 @@ def test_the_globals_note_names_exactly_the_globals_read(folder):
     assert _read_of(function, extra) == ["w1", "b1", "w2", "b2"]
     exec("import torch\nclass Lin: pass\nclass Relu: pass\nclass Mse: pass\n" + MODEL_OWN_WEIGHTS, namespace)
     assert _read_of(namespace["Model"], {"w1": 1, "b1": 2}) == []  # builds its own weights
+
+
+@pytest.mark.parametrize("cell_ids", [True, False], ids=["notebook-cells", "console"])
+def test_check_without_a_notebook_grades_the_definition_the_kernel_holds_now(folder, tmp_path, cell_ids):
+    """A cell re-run with a broken ``matmul``: %check (no notebook file) grades the broken one."""
+    from types import SimpleNamespace
+
+    from autograder.notebook import locate as kernel, snapshot
+
+    executions = kernel.Executions(["%load_ext autograder"])
+    for source, cell in [(PRELUDE, "p"), (fn(THREE, "matmul"), "a"), ("x = 1", "b"), (fn(THREE_BUGGY, "matmul"), "a")]:
+        executions.record(SimpleNamespace(raw_cell=source, store_history=True, silent=False,
+                                          cell_id=cell if cell_ids else None))
+    taken = snapshot.from_history(executions, ["1.2"], "a console", tmp_path / "copy")
+    result = by_id(grade(taken.path, seed=5, task_ids=["1.2"]))
+    assert result["1.2"].status != PASSED, result["1.2"].message
+    if not cell_ids:  # both runs are in the history: the later one replaced the first
+        assert "replaced an earlier definition" in result["1.2"].message
