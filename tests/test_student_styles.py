@@ -289,3 +289,13 @@ def test_check_without_a_notebook_grades_the_definition_the_kernel_holds_now(fol
     assert result["1.2"].status != PASSED, result["1.2"].message
     if not cell_ids:  # both runs are in the history: the later one replaced the first
         assert "replaced an earlier definition" in result["1.2"].message
+
+
+def test_data_loaded_another_way_costs_no_definition_of_its_cell(folder):
+    cell = ("from torchvision import datasets\nmnist = datasets.MNIST('data', train=True, download=True)\n"
+            "x_train = mnist.data\n\ndef relu(x): return x.clamp_min(0.)")
+    path = write_notebook(folder / "torchvision.ipynb", [PRELUDE, cell])
+    result = grade(path, seed=5, task_ids=["2.4"])
+    assert_passed(by_id(result), ["2.4"])
+    assert any(n.startswith("torchvision.ipynb, cell 2, line 3: `x_train = mnist.data` failed (NameError")
+               for n in result.notes), result.notes
