@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from autograder import cells as cell_rules
 from autograder import finder, messages
-from autograder.tasks import TASKS, Task
+from autograder.tasks import TASKS, Task, lesson_of
 
 
 @dataclass(frozen=True)
@@ -327,8 +327,6 @@ def _known_names() -> set[str]:
 
 def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
     """Fill ``submission.found`` and ``submission.problems`` for every task graded."""
-    from autograder.submission import lesson_of, mark_tasks
-
     every = definitions(submission)
     module_at = next((d.order for d in every if d.name == "Module" and d.kind == "class"), None)
     finding = _Finder(every, module_at, [lesson_of(f.name) for f in submission.files])
@@ -361,6 +359,17 @@ def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
     mark_tasks(submission)
 
 
+def mark_tasks(submission) -> None:
+    """Record on each cell the tasks whose namespace is taken right after it."""
+    completing: dict[tuple[int, int], list[str]] = {}
+    for task_id, found in submission.found.items():
+        completing.setdefault((found.file_index, found.cell_index), []).append(task_id)
+    for (file_index, cell_index), task_ids in completing.items():
+        source_file = submission.files[file_index]
+        cell = source_file.cells[cell_index]
+        source_file.cells[cell_index] = replace(cell, tasks=cell.tasks + tuple(task_ids))
+
+
 def _stub_cell(cell) -> bool:
     """A task cell whose definitions only raise NotImplementedError (the kit's stubs)."""
     if cell.syntax_error:
@@ -389,8 +398,6 @@ def _metadata_cells(submission) -> dict[str, list[tuple[int, int]]]:
 
 def _metadata_only(submission, task) -> bool:
     """A file that marks its tasks with metadata is read by metadata only (the kit's own files)."""
-    from autograder.submission import lesson_of
-
     for source_file in submission.files:
         marked = {c.metadata_task for c in source_file.cells if c.metadata_task}
         if marked and lesson_of(source_file.name) == task.lesson:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import cells as cell_rules
 from autograder import finder, locate, messages
-from autograder.tasks import LESSONS, Task, select
+from autograder.tasks import LESSONS, NUMBERED, Task, lesson_of, select
 
 _CELL_HEADER = re.compile(r"^#\s?%%(?P<rest>.*)$")
 # The headers the kit and most notebooks write: `# %%`, `# %% [markdown]`, `# %% task="1.2"`.
@@ -28,7 +28,6 @@ _CELL_HEADER = re.compile(r"^#\s?%%(?P<rest>.*)$")
 _PLAIN_HEADER = re.compile(r'^(?:(?P<title>\[\w+\])(?:\s+|$))?(?P<pairs>(?:\w+="[^"\\]*"(?:\s+|$))*)$')
 _PAIR = re.compile(r'(\w+)="([^"\\]*)"')
 _DEF_LINE = re.compile(r"^(?:def|class)\s+(\w+)|^(\w+)\s*=", re.MULTILINE)
-_NUMBERED = re.compile(r"^l?(?P<number>\d\d[a-z]?)_")
 _EXPORT = re.compile(r"^\s*#\s*export", re.IGNORECASE)
 SUFFIXES = (".py", ".ipynb")
 # The course's own tooling, not lessons: never part of the stream.
@@ -70,7 +69,7 @@ class SourceFile:
 
     @property
     def number(self) -> str | None:
-        match = _NUMBERED.match(self.path.name)
+        match = NUMBERED.match(self.path.name)
         return match["number"] if match else None
 
     @property
@@ -138,7 +137,7 @@ def stream_files(path: Path) -> list[Path]:
 
 
 def _order(p: Path):
-    match = _NUMBERED.match(p.name)
+    match = NUMBERED.match(p.name)
     return (0, match["number"], p.stem, p.suffix) if match else (1, "", p.stem, p.suffix)
 
 
@@ -285,14 +284,6 @@ def _name_missing_files(submission: Submission, unreadable: list[SourceFile]) ->
             submission.problems[task.id] = f"{problem} ({'; '.join(f.problem for f in unreadable)})"
 
 
-def lesson_of(filename: str) -> str | None:
-    """The lesson stem a file is named for (``01_matmul.ipynb`` -> ``l01_matmul``), if any."""
-    match = _NUMBERED.match(filename)
-    if not match:
-        return None
-    return next((stem for stem, lesson in LESSONS.items() if lesson.number == match["number"]), None)
-
-
 def read_file(path: Path) -> SourceFile:
     source_file = SourceFile(path)
     try:
@@ -386,17 +377,6 @@ def _parse_cell(source: str, filename: str, where: str, task: str | None) -> Cel
         guessed = tuple(a or b for a, b in _DEF_LINE.findall(source))  # so the task still maps here
         return Cell(source, filename, where, task, syntax_error=message, names=guessed, exported=exported)
     return Cell(source, filename, where, task, names=tuple(cell_rules.defined_names(tree)), exported=exported)
-
-
-def mark_tasks(submission: Submission) -> None:
-    """Record on each cell the tasks whose namespace is taken right after it."""
-    completing: dict[tuple[int, int], list[str]] = {}
-    for task_id, found in submission.found.items():
-        completing.setdefault((found.file_index, found.cell_index), []).append(task_id)
-    for (file_index, cell_index), task_ids in completing.items():
-        source_file = submission.files[file_index]
-        cell = source_file.cells[cell_index]
-        source_file.cells[cell_index] = replace(cell, tasks=cell.tasks + tuple(task_ids))
 
 
 def _runnable_statements(submission: Submission) -> list[tuple[SourceFile, Cell, ast.stmt]]:

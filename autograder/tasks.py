@@ -127,6 +127,17 @@ def tasks_of(lesson: str) -> list[Task]:
     return sorted((t for t in TASKS.values() if t.lesson == lesson), key=lambda t: t.sort_key)
 
 
+NUMBERED = re.compile(r"^l?(?P<number>\d\d[a-z]?)_")  # a file named for a lesson, in any form
+
+
+def lesson_of(filename: str) -> str | None:
+    """The lesson stem a file is named for (``01_matmul.ipynb`` -> ``l01_matmul``), if any."""
+    match = NUMBERED.match(filename)
+    if not match:
+        return None
+    return next((stem for stem, lesson in LESSONS.items() if lesson.number == match["number"]), None)
+
+
 def lesson_for_filename(filename: str) -> Lesson | None:
     """The lesson a submitted file is, by name: ``l01_matmul.py``, ``01_matmul.ipynb``..."""
     match = _LESSON_FILE.match(filename)
