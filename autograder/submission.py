@@ -12,8 +12,10 @@ decided by ``locate``.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import re
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +64,7 @@ class SourceFile:
     path: Path
     cells: list[Cell] = field(default_factory=list)
     problem: str = ""  # why it could not be read
+    note: str = ""  # how it was read, where that is not plain UTF-8
 
     @property
     def name(self) -> str:
@@ -228,6 +231,7 @@ def load(path: Path, task_ids: list[str] | None = None, aliases: dict | None = N
         siblings = []
         tasks = select(task_ids)
     importable = files + [read_file(p) for p in siblings]
+    notes += [f.note for f in files if f.note]
     submission = Submission(path, files, importable, tasks, notes=notes, fallbacks=fallbacks)
     unreadable = [f for f in files if f.problem]
     for source_file in unreadable:
@@ -287,7 +291,11 @@ def _name_missing_files(submission: Submission, unreadable: list[SourceFile]) ->
 def read_file(path: Path) -> SourceFile:
     source_file = SourceFile(path)
     try:
-        raw_cells = _read_ipynb(path) if path.suffix == ".ipynb" else _read_py(path)
+        if path.suffix == ".ipynb":
+            raw_cells = _read_ipynb(path)
+        else:
+            text, source_file.note = read_source(path)
+            raw_cells = _read_py(path, text)
     except Exception as exc:  # unreadable file: every task says why
         source_file.problem = f"could not read {path.name}: {exc}"
         return source_file
@@ -335,8 +343,27 @@ def header_metadata(rest: str) -> tuple[str, dict]:
     return text_to_metadata(rest, allow_title=True)
 
 
-def _read_py(path: Path) -> list[tuple[str, str, str, str | None]]:
-    lines = path.read_text(encoding="utf-8").split("\n")
+def read_source(path: Path) -> tuple[str, str]:
+    """A Python file's text as Python reads it (a BOM, a PEP 263 coding cookie, else UTF-8), and a
+    note where bytes are not in that encoding: they become replacement characters, so a stray
+    byte in a comment costs no task."""
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:  # a cookie naming an unknown encoding
+        encoding = "utf-8"
+    try:
+        text = data.decode(encoding)
+        note = ""
+    except UnicodeDecodeError as exc:
+        text = data.decode(encoding, errors="replace")
+        line = data[:exc.start].count(b"\n") + 1
+        note = messages.NOT_UTF8.format(file=path.name, byte=data[exc.start], line=line, encoding=encoding)
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n"), note  # as text mode reads
+
+
+def _read_py(path: Path, text: str) -> list[tuple[str, str, str, str | None]]:
+    lines = text.split("\n")
     headers = [i for i, line in enumerate(lines) if _CELL_HEADER.match(line)]
     if not headers:  # a plain module: every top-level statement is its own cell
         return _statement_cells(path, "\n".join(lines))

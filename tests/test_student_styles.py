@@ -299,3 +299,23 @@ def test_data_loaded_another_way_costs_no_definition_of_its_cell(folder):
     assert_passed(by_id(result), ["2.4"])
     assert any(n.startswith("torchvision.ipynb, cell 2, line 3: `x_train = mnist.data` failed (NameError")
                for n in result.notes), result.notes
+
+
+@pytest.mark.parametrize("header, body, note", [
+    (b"", b"# caf\xe9 au lait\n", "byte 0xe9 at line 2"),  # a Latin-1 byte in a comment, no cookie
+    (b"# -*- coding: latin-1 -*-\n", b"# caf\xe9\n", ""),  # declared: read as declared, no note
+    (b"\xef\xbb\xbf", b"# caf\xc3\xa9\n", ""),  # a UTF-8 BOM
+])
+def test_a_file_not_in_utf8_is_read_as_python_reads_it(tmp_path, header, body, note):
+    path = tmp_path / "l01_matmul.py"
+    path.write_bytes(header + b"import torch\n" + body + fn(THREE, "matmul").encode() + b"\n")
+    loaded = reading.load(path, ["1.2"])
+    assert loaded.location("1.2").startswith("l01_matmul.py, line ")
+    assert not loaded.problems
+    if note:
+        (said,) = loaded.notes
+        assert note in said and "save the file as UTF-8" in said
+    else:
+        assert loaded.notes == []
+    result = grade(path, seed=5, task_ids=["1.2"])
+    assert_passed(by_id(result), ["1.2"])
