@@ -83,9 +83,7 @@ INLINE = ("Your notebook computes {what} inline ({where}: `{code}`) but defines 
           "the kit grades `{signature}`: wrap that code in a function with this signature")
 MISSING_LESSON = "{file} is missing from the submission"
 PAIR = "{graded} and {other} hold the same lesson: graded {graded} ({why}); {other} is set aside."
-PAIR_NOT_UTF8 = ("{file} is not valid {encoding}: byte 0x{byte:02x} at line {line} (and any like it) was read as "
-            "\ufffd; save the file as UTF-8 (or declare its encoding: # -*- coding: latin-1 -*-)")
-FALLBACK = ("{graded} and {other} hold the same lesson: graded {graded} ({why}), and {other} where "
+PAIR_FALLBACK = ("{graded} and {other} hold the same lesson: graded {graded} ({why}), and {other} where "
                  "{graded} only raises NotImplementedError ({names}).")
 LATER_TWIN = ("{twin}, beside {graded}, was saved later: this grades {graded} only "
               "(grade the folder, or name {twin}, to grade that one).")
