@@ -82,6 +82,7 @@ CLOSE_NAME = ("`{name}` ({where}) looks like it: to grade it as this task, ask y
 INLINE = ("Your notebook computes {what} inline ({where}: `{code}`) but defines no function for it; "
           "the kit grades `{signature}`: wrap that code in a function with this signature")
 MISSING_LESSON = "{file} is missing from the submission"
+SEARCHED = "Searched {files}"
 PAIR = "{graded} and {other} hold the same lesson: graded {graded} ({why}); {other} is set aside."
 PAIR_FALLBACK = ("{graded} and {other} hold the same lesson: graded {graded} ({why}), and {other} where "
                  "{graded} only raises NotImplementedError ({names}).")

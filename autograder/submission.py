@@ -282,10 +282,15 @@ def _name_missing_files(submission: Submission, unreadable: list[SourceFile]) ->
             continue
         if submission.root.is_dir() and lessons and task.lesson not in lessons:
             filename = LESSONS[task.lesson].filename
+            if all(f.path.suffix == ".ipynb" for f in submission.files):  # a student of notebooks only
+                filename = f"{LESSONS[task.lesson].stem}.ipynb (or {filename})"
             submission.problems[task.id] = messages.MISSING_LESSON.format(file=filename)
             submission.missing[task.id] = filename
         elif unreadable:
             submission.problems[task.id] = f"{problem} ({'; '.join(f.problem for f in unreadable)})"
+        elif len(submission.files) > 1:
+            searched = ", ".join(dict.fromkeys(f.name for f in submission.files))
+            submission.problems[task.id] = f"{problem}. {messages.SEARCHED.format(files=searched)}"
 
 
 def read_file(path: Path) -> SourceFile:

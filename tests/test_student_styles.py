@@ -319,3 +319,12 @@ def test_a_file_not_in_utf8_is_read_as_python_reads_it(tmp_path, header, body, n
         assert loaded.notes == []
     result = grade(path, seed=5, task_ids=["1.2"])
     assert_passed(by_id(result), ["1.2"])
+
+
+def test_a_task_found_nowhere_names_the_files_searched_and_a_notebook_student_is_told_of_notebooks(tmp_path):
+    write_notebook(tmp_path / "01_matmul.ipynb", [PRELUDE, fn(THREE, "matmul")])
+    write_notebook(tmp_path / "02_fully_connected.ipynb", [PRELUDE, "def relu(x): return x.clamp_min(0.)"])
+    loaded = reading.load(tmp_path, ["0.1", "1.3"])
+    assert loaded.problems["0.1"] == "l00_exports.ipynb (or l00_exports.py) is missing from the submission"
+    assert loaded.problems["1.3"].endswith("Searched 01_matmul.ipynb, 02_fully_connected.ipynb"), \
+        loaded.problems["1.3"]
