@@ -1,14 +1,19 @@
 """Where each task is defined in a submission's stream of cells, without running it.
 
-Cell metadata (``task="2.11"``) names a task's cell where present. Otherwise a task is
-found by name and order of definition across the whole stream: the 1st to 5th ``def
-matmul`` are tasks 1.2 to 1.8. A task is one or more *slots*, each the nth definition
-of a kind (function or class) under any of the names the kit, the course and the
-fill-in notebook use: 2.13's ``Relu`` may be written ``class relu``; the classes of
-2.13 and 2.14 come before ``class Module`` and those of 2.16 and 2.17 after it.
-Instructors map other names (``--alias 1.4=matmul2``). When a task is not found, the
-message says what was looked for, what comes close, and which alias would map it; a
-task the notebook computes inline (the course's Frobenius norm) says so.
+Cell metadata (``task="2.11"``) names a task's cell where present (of several, the last
+that is not a stub). Otherwise a task is one or more *slots*, each a version of a name the
+kit, the course and the fill-in notebook use (2.13's ``Relu`` may be written ``class
+relu``; the classes of 2.13 and 2.14 come before ``class Module``, those of 2.16 and 2.17
+after it). The versions of one name form a *ladder* (the five ``matmul`` of lesson 01),
+and ``finder`` lays the submission's definitions on its rungs by what their code is: a
+redefinition of the same rung is a fix, versions under names of their own
+(``matmul_v2``, ``MatMul.two_loops``) are found when the kit's name is missing, and a
+method of a top-level class counts as a function. Instructors map other names (``--alias
+1.4=matmul2``, ``--alias 1.2=MatMul.three_loops``): an alias names a definition. When a
+task is not found, the message says what was looked for, what comes close, and which
+alias would map it; a task the notebook computes inline (the course's Frobenius norm)
+says so. How a task was decided, where it is not the kit's name in the kit's place, is a
+note on its row.
 """
 from __future__ import annotations
 

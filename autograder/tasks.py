@@ -1,8 +1,9 @@
 """The task registry: the spine of the kit.
 
 Every task id (``L.N``) appears here once, with the lesson it belongs to, the names a
-student defines for it and, for notebooks without task metadata, which definition of
-each name counts (the 1st to 5th ``def matmul`` are tasks 1.2, 1.4, 1.6, 1.7, 1.8).
+student defines for it and, for notebooks without task metadata, which version of each
+name it is (the 1st to 5th ``matmul`` are tasks 1.2, 1.4, 1.6, 1.7, 1.8; ``finder`` tells
+the versions apart by their code).
 The ``rules`` and ``speed`` columns of CURRICULUM.md hang off the same rows.
 """
 from __future__ import annotations
