@@ -288,7 +288,7 @@ def _name_missing_files(submission: Submission, unreadable: list[SourceFile]) ->
             submission.missing[task.id] = filename
         elif unreadable:
             submission.problems[task.id] = f"{problem} ({'; '.join(f.problem for f in unreadable)})"
-        elif len(submission.files) > 1:
+        elif len(submission.files) > 1 and task.id not in submission.nearest:  # nothing came close
             searched = ", ".join(dict.fromkeys(f.name for f in submission.files))
             submission.problems[task.id] = f"{problem}. {messages.SEARCHED.format(files=searched)}"
 
