@@ -10,7 +10,12 @@ line per breakage and, last, the ones that went unnoticed (the goal: none).
 Most breakages are noticed by mutants (tests/mutants/): each names the check that must
 fail it, so a check switched off is noticed even where another check would still fail
 the mutant for the wrong reason. Every check name the grader's checks use has a
-breakage here; a new one is listed at the end until it gets one.
+breakage here; a new one is listed at the end until it gets one. So does every task with
+forbidden calls: its list emptied must fail one of its rule mutants.
+
+Around the checks, the grading core: a warm child's containment against what
+``autograder doctor`` says, ``exp.nb_XX`` imports, the run settings (aliases, time limit)
+from the command line through a class run and into the resume hash, and student names.
 """
 from __future__ import annotations
 
