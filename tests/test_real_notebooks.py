@@ -252,6 +252,34 @@ def test_students_real_bugs_fail_naming_the_bug(course, task_id, words):
     assert "Hint:" in task.message
 
 
+# --- exp.nb_XX is what the student exported, never the kit's answer -------------------------
+
+# Notebook 01 exports a wrong matmul and fixes it later in a cell it does not export; notebook
+# 02 imports the export, as the course does, and builds lin on it. Python would give lin the
+# exported, wrong matmul: so must the grader (the kit's answer, or the notebook's later fix,
+# would pass lin).
+OWN_EXPORT = [
+    "#export\nimport torch\n\ndef matmul(a, b):\n    return a @ b + 1",
+    "# tried later, not exported\ndef matmul(a, b):\n    return a @ b",
+]
+USES_EXPORT = ["#export\nfrom exp.nb_01 import *", "def lin(x, w, b):\n    return matmul(x, w) + b"]
+
+
+@pytest.fixture(scope="module")
+def own_export(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("own-export")
+    write_notebook(folder / "01_matmul.ipynb", OWN_EXPORT)
+    write_notebook(folder / "02_fully_connected.ipynb", USES_EXPORT)
+    return grade(folder, seed=5, task_ids=["2.5"])
+
+
+def test_exp_imports_are_the_students_export_even_where_the_kit_answers_otherwise(own_export):
+    task = by_id(own_export)["2.5"]
+    assert task.status == "failed" and task.checks[-1].name == "values", task.message
+    assert task.location == "02_fully_connected.ipynb, cell 2", task.location
+    assert not [note for note in own_export.notes if "exp.nb_01" in note], own_export.notes  # the import worked
+
+
 # --- any file name, a module of one's own, renamed functions, aliases ----------------------
 
 MY_TESTING = "import operator\n\ndef test(a, b, cmp, cname=None):\n    assert cmp(a, b), f'{cname}: {a} {b}'\n"

@@ -82,7 +82,7 @@ def find_entries(class_dir: Path, exclude: Path | None = None) -> list[Entry]:
     if class_dir.name == NBGRADER_FOLDER:
         nbgrader = class_dir
     if nbgrader.is_dir():
-        return [Entry(p.name, p, nbgrader=True) for p in sorted(nbgrader.iterdir())
+        return [Entry(safe_name(p.name), p, nbgrader=True) for p in sorted(nbgrader.iterdir())
                 if p.is_dir() and not _skipped(p.name)]
     entries: dict[str, Entry] = {}
     excluded = exclude.resolve() if exclude is not None else None
