@@ -347,6 +347,7 @@ def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
             submission.found[task.id] = Found(file_index, cell_index, source_file.name,
                                               source_file.cells[cell_index].location, by_metadata=True,
                                               note=_fallback_note(submission, file_index),
+                                              renames=dict(aliases.get(task.id, {})),  # renamed in the kit's cell
                                               signatures={d.name: d.params for d in every if d.name in task.names
                                                           and (d.file_index, d.cell_index) == (file_index, cell_index)})
             continue

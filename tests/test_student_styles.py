@@ -328,3 +328,15 @@ def test_a_task_found_nowhere_names_the_files_searched_and_a_notebook_student_is
     assert loaded.problems["0.1"] == "l00_exports.ipynb (or l00_exports.py) is missing from the submission"
     assert loaded.problems["1.3"].endswith("Searched 01_matmul.ipynb, 02_fully_connected.ipynb"), \
         loaded.problems["1.3"]
+
+
+def test_an_alias_maps_a_renamed_function_in_the_kits_own_task_cell(tmp_path):
+    path = tmp_path / "l02_fully_connected.py"
+    text = (EXERCISES / "l02_fully_connected.py").read_text()
+    stub = 'def relu(x):'
+    assert stub in text
+    path.write_text(text.replace(stub, "def my_relu(x):\n    return x.clamp_min(0.)\n\n\ndef _unused(x):"))
+    plain = by_id(grade(path, seed=5, task_ids=["2.4"]))
+    assert plain["2.4"].status != PASSED
+    aliased = by_id(grade(path, seed=5, task_ids=["2.4"], aliases=parse_aliases(["2.4=my_relu"])))
+    assert_passed(aliased, ["2.4"])
