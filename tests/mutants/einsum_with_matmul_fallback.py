@@ -1,5 +1,6 @@
 # fails: 1.7
 # check: rules
+# traced: invisible (the `@` branch is never reached by a scenario)
 # einsum is there, as required, but a fallback for other ranks uses `@` (no scenario
 # reaches it: only the source shows it, and `@` is forbidden in this task).
 def matmul(a, b):
