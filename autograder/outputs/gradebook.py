@@ -30,7 +30,7 @@ def text_cell(value: str) -> str:
 def render(report: ClassReport, students: str = "students") -> str:
     task_ids = report.task_ids()
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR or LF in a name is quoted too
     writer.writerow(["student", "score", "max_score", *task_ids, "entry", "folder", "not_graded"])
     for record in sorted(report.records, key=lambda r: (r.name, r.student)):
         where = [text_cell(record.source), f"{students}/{record.student}"]
