@@ -152,10 +152,9 @@ def _nbgrader_root(class_dir: Path, listing: list[Path]) -> Path | None:
 
 
 def _holds_assignments(folder: Path) -> bool:
-    """Every student folder in ``folder`` holds folders (assignments) only, and one holds some."""
-    students = [p for p in folder.iterdir() if not _skipped(p.name)]
-    if not students or not all(p.is_dir() and not p.is_symlink() for p in students):
-        return False
+    """The student folders in ``folder`` hold folders (assignments) only, and some hold one
+    (anything else beside them is listed, as not a student's folder)."""
+    students = [p for p in folder.iterdir() if not _skipped(p.name) and p.is_dir() and not p.is_symlink()]
     inside = [q for p in students for q in p.iterdir() if not _skipped(q.name)]
     return bool(inside) and all(q.is_dir() and not q.is_symlink() for q in inside)
 
