@@ -30,6 +30,7 @@ MAX_FILE_BYTES = 16 * 2**20
 MAX_TOTAL_BYTES = 64 * 2**20
 MAX_FOLDER_BYTES = 96  # a student's folder name in the results (file systems allow 255)
 SKIPPED = {"__MACOSX", "__pycache__", ".ipynb_checkpoints"}
+CLASS_FILES = {"autograder.toml", "README.md", "README.txt", "README"}  # the class folder's own, not students
 SUBMISSION_SUFFIXES = {".py", ".ipynb"}
 NBGRADER_FOLDER = "submitted"
 # what an nbgrader course folder holds beside submitted/ (none of it a student)
@@ -134,7 +135,8 @@ def find_entries(class_dir: Path, exclude: Path | None = None) -> list[Entry]:
 def _listing(folder: Path, exclude: Path | None) -> list[Path]:
     excluded = os.path.realpath(exclude) if exclude is not None else None
     return [path for path in sorted(folder.iterdir())
-            if not _skipped(path.name) and os.path.realpath(path) != excluded]
+            if not _skipped(path.name) and os.path.realpath(path) != excluded
+            and not (path.name in CLASS_FILES and path.is_file() and not path.is_symlink())]
 
 
 def _nbgrader_root(class_dir: Path, listing: list[Path]) -> Path | None:
