@@ -6,10 +6,8 @@ entry of the class folder becomes one ``Entry``: those that cannot be read carry
 reason, so that the gradebook lists them too. Each entry's ``student`` is its folder name
 in the results: derived from its name, and made unique (a short hash of the name as handed
 in is added where cleaning the name lost something, where it is too long, or where two
-entries would share it); ``name`` keeps the name as handed in. Zips are read member by
-member with caps on count and size; a member whose path would land outside the submission
-(absolute, ``..``, a drive letter) makes the whole entry unreadable, with a message saying
-which member. A job carries the files themselves, so a worker on another machine needs no
+entries would share it); ``name`` keeps the name as handed in. Zips are read by ``zips``,
+under the same caps. A job carries the files themselves, so a worker on another machine needs no
 shared folder, and their hash says whether a result is still current.
 """
 from __future__ import annotations
@@ -20,7 +18,6 @@ import json
 import os
 import re
 import stat
-import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -37,8 +34,6 @@ NBGRADER_FOLDER = "submitted"
 NBGRADER_SIBLINGS = {"source", "release", "autograded", "feedback", "exchange", "gradebook.db",
                      "nbgrader_config.py", "nbgrader_config.json"}
 
-UNSAFE_MEMBER = "{entry}: the zip member {member!r} would be written outside the submission"
-LINKED_MEMBER = "the zip member {member!r} is a symbolic link: not read (a submission holds files only)"
 LINKED_FILE = "{name} is a symbolic link: not read (hand in the file itself)"
 NOT_A_FILE = "{name} is {kind}, not a file: not read"
 LINKED_ENTRY = "{entry}: a symbolic link to {where}: not followed (hand in the files themselves)"
@@ -223,7 +218,9 @@ def read_job(entry: Entry) -> Job:
         elif stat.S_ISDIR(mode):
             job.files, job.notes = _read_folder(entry.path, source)
         elif entry.path.suffix.lower() == ".zip":
-            job.files, job.notes = _read_zip(entry.path)
+            from autograder.classroom.zips import read_zip
+
+            job.files, job.notes = read_zip(entry.path)
         elif entry.path.suffix.lower() in SUBMISSION_SUFFIXES:
             job.files = {source: _read_file(entry.path, source, source)}
             job.single = source
@@ -325,69 +322,3 @@ def _read_nbgrader(student_folder: Path) -> tuple[dict[str, bytes], list[str]]:
                                                         first=origin[name], second=readable(assignment.name)))
             files[name], origin[name] = content, readable(assignment.name)
     return files, notes
-
-
-def _read_zip(path: Path) -> tuple[dict[str, bytes], list[str]]:
-    entry = readable(path.name)
-    try:
-        stream = os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC), "rb")
-    except OSError as exc:
-        raise EntryError(NOT_A_ZIP.format(entry=entry, reason=os.strerror(exc.errno or 0))) from None
-    with stream:
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            raise EntryError(ODD_ENTRY.format(entry=entry, kind="not a file"))
-        try:
-            archive = zipfile.ZipFile(stream)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise EntryError(NOT_A_ZIP.format(entry=entry, reason=exc)) from None
-        with archive:
-            files, notes = _read_members(entry, archive)
-    return _strip_common_folder(files), notes
-
-
-def _read_members(entry: str, archive: zipfile.ZipFile) -> tuple[dict[str, bytes], list[str]]:
-    files: dict[str, bytes] = {}
-    notes: list[str] = []
-    total = 0
-    for member in [m for m in archive.infolist() if not m.is_dir()]:
-        name = _member_name(entry, member)
-        if name is None:
-            continue
-        if stat.S_ISLNK(member.external_attr >> 16):
-            notes.append(LINKED_MEMBER.format(member=member.filename))
-            continue
-        if len(files) >= MAX_FILES:
-            raise EntryError(TOO_MANY_FILES.format(entry=entry, limit=MAX_FILES))
-        _check_size(entry, member.file_size, MAX_FILE_BYTES, name)
-        try:
-            with archive.open(member) as stream:
-                content = stream.read(MAX_FILE_BYTES + 1)  # the header's size may lie
-        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, zlib.error) as exc:
-            raise EntryError(NOT_A_ZIP.format(entry=entry, reason=exc)) from None
-        _check_size(entry, len(content), MAX_FILE_BYTES, name)
-        total += len(content)
-        _check_size(entry, total, MAX_TOTAL_BYTES, "the unpacked zip")
-        files[name] = content
-    return files, notes
-
-
-def _member_name(entry: str, member: zipfile.ZipInfo) -> str | None:
-    """The member's safe relative path; None for what is skipped; EntryError if unsafe."""
-    raw = member.filename.replace("\\", "/")
-    path = PurePosixPath(raw)
-    if raw.startswith("/") or re.match(r"^[A-Za-z]:", raw) or ".." in path.parts:
-        raise EntryError(UNSAFE_MEMBER.format(entry=entry, member=member.filename))
-    parts = [part for part in path.parts if part not in ("", ".")]
-    if not parts or any(_skipped(part) for part in parts):
-        return None
-    return "/".join(parts)
-
-
-def _strip_common_folder(files: dict[str, bytes]) -> dict[str, bytes]:
-    """A zip of the folder ``alice/`` holds ``alice/l01_matmul.py``: grade inside the folder."""
-    while files:
-        tops = {name.split("/", 1)[0] for name in files}
-        if len(tops) != 1 or any("/" not in name for name in files):
-            break
-        files = {name.split("/", 1)[1]: content for name, content in files.items()}
-    return files

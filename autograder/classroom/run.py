@@ -22,7 +22,7 @@ from pathlib import Path
 
 from autograder.classroom import entries
 from autograder.classroom.executors import DaskCluster, LocalPool
-from autograder.classroom.lock import ClassRunError, OutLock
+from autograder.classroom.lock import OutLock
 from autograder.classroom.progress import ClassProgress
 from autograder.classroom.record import ClassReport, StudentRecord
 from autograder.outputs import class_report, feedback, files, gradebook, gradescope, junit, kit_json
