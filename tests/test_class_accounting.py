@@ -342,7 +342,7 @@ def part_class(graded_class, tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGKILL"])
 def test_a_run_stopped_midway_leaves_no_process_and_resumes_whole(graded_class, part_class, tmp_path, how):
     import signal
 
@@ -374,7 +374,10 @@ def test_a_run_stopped_midway_leaves_no_process_and_resumes_whole(graded_class, 
         assert 1 <= written < len(PART), "the run ended before it could be stopped"
         assert len(seen) >= 3  # the pool's workers and their fork servers at least
         os.kill(run.pid, getattr(signal, how))
-        run.communicate(timeout=30)
+        _, said = run.communicate(timeout=30)
+        if how != "SIGKILL":  # stopped, not killed: it says so, and how to go on
+            assert run.returncode == {"SIGTERM": 143, "SIGINT": 130}[how], said
+            assert b"run the same command again to resume" in said
         stop.set()
         watcher.join()
         deadline = time.monotonic() + 10
