@@ -7,6 +7,8 @@ keeps the task from being graded at all (a missing name, a crash, a hang) is a
 """
 from __future__ import annotations
 
+import re
+
 import torch
 
 from autograder import messages
@@ -114,15 +116,31 @@ class TaskContext:
             raise self.raised(f"{cls}.{method.get(reply['stage'], reply['stage'])}", reply["raised"])
         return reply
 
-    @staticmethod
-    def raised(function: str, raised: dict) -> CheckFailed:
+    def raised(self, function: str, raised: dict) -> CheckFailed:
         if not isinstance(raised, dict):
             return CheckFailed("runs", f"{function} failed")
         if raised.get("type") == "NotImplementedError":
             return CheckFailed("implemented", messages.NOT_IMPLEMENTED.format(function=function))
         where = f" ({raised['where']})" if raised.get("where") else ""
         return CheckFailed("runs", messages.RAISED.format(
-            function=function, type=raised.get("type"), message=raised.get("message"), where=where))
+            function=function, type=raised.get("type"), message=raised.get("message"), where=where),
+            self._signature_hint(function, raised))
+
+    def _signature_hint(self, function: str, raised: dict) -> str:
+        """A call that failed on the kit's signature: the student's parameters beside the kit's."""
+        if raised.get("type") != "TypeError" or "argument" not in str(raised.get("message", "")):
+            return ""
+        from autograder.locate import kit_params
+
+        name = re.split(r"[ .(]", function, maxsplit=1)[0]
+        found = self.session.submission.found.get(self.task.id)
+        theirs = found.signatures.get(name) if found else None
+        kit = kit_params(self.task, name)
+        if theirs is None or kit is None or tuple(theirs) == tuple(kit):
+            return ""
+        shown = found.renames.get(name, name)
+        return messages.SIGNATURE_DIFFERS.format(name=shown, theirs=", ".join(theirs), kit_name=name,
+                                                 kit=", ".join(kit))
 
     # -- comparing --------------------------------------------------------------
     def expect(self, condition: bool, check: str, message: str, hint: str = "") -> None:

@@ -7,6 +7,8 @@ reply is plain data (``wire``); the grader decides what it means.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
 import types
@@ -45,8 +47,9 @@ class Child:
         for task in tasks:
             snapshot = dict(namespace)
             for kit_name, name in (renames or {}).get(task, {}).items():
-                if name in snapshot:  # `class relu` graded as the kit's `Relu`
-                    snapshot[kit_name] = snapshot[name]
+                value = _resolve(snapshot, name)  # `class relu` graded as the kit's `Relu`
+                if value is not None:
+                    snapshot[kit_name] = value
             self.snapshots[task] = snapshot
         return {"ok": True, "imports": failures}
 
@@ -107,6 +110,26 @@ class Child:
         if op == "ping":
             return {"ok": True, "pid": os.getpid()}
         return {"ok": False, "missing": f"unknown request {op!r}"}
+
+
+def _resolve(namespace: dict, name: str):
+    """A name of the namespace, or a method ``Class.method``: bound to an instance made with no
+    arguments where the class allows, else called with ``self`` as None (a method that does not use it)."""
+    if "." not in name:
+        return namespace.get(name)
+    class_name, method = name.split(".", 1)
+    owner = namespace.get(class_name)
+    if not isinstance(owner, type):
+        return None
+    static = inspect.getattr_static(owner, method, None)
+    if static is None:
+        return None
+    if isinstance(static, (staticmethod, classmethod)):
+        return getattr(owner, method)
+    try:
+        return getattr(owner(), method)
+    except Exception:  # noqa: BLE001 - a class that needs arguments
+        return functools.partial(getattr(owner, method), None)
 
 
 def main(request_fd: int, reply_fd: int) -> None:

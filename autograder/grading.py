@@ -63,7 +63,7 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
                     for number, extra in enumerate(HIDDEN.get(task.id, []))]
     pending = 0 if hidden else sum(hidden_counts().get(task.id, 0) for task in loaded.tasks)
     return SubmissionResult(tasks=list(results.values()), path=str(path), seed=seed,
-                            flags=enforcement.flags(loaded), notes=list(dict.fromkeys(session.notes)),
+                            flags=enforcement.flags(loaded), notes=list(dict.fromkeys(loaded.notes + session.notes)),
                             hidden=hidden_results, hidden_pending=pending)
 
 
@@ -106,6 +106,9 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
         result.message = _compose(task, session.problems[task.id], "", loaded)
         return result
     context = TaskContext(task, session, seed)
+    found = loaded.found.get(task.id)
+    if found and found.note:  # how the finder decided: a renamed, replaced or aliased definition
+        context.notes.append(found.note)
     context.trace_all = enforcement.wants_trace(task.id)
     context.earlier = earlier
     result.measures = context.measures  # filled by the checks (the speed ratio)

@@ -31,12 +31,14 @@ def offer_download(path: str | None) -> None:
 
 
 def run_statements(tree: ast.Module, namespace: dict, filename: str) -> list[dict]:
-    """Run a cell's statements in order; an import that fails is recorded, not fatal."""
+    """Run a cell's statements in order; an import or an assignment that fails is recorded, not
+    fatal (``x_train = mnist.data`` after a loader the grader skips): the definitions after it in
+    the cell still run. A definition that fails (a decorator, a default) fails the cell."""
     failures = []
     for statement in tree.body:
         for single in _split_imports(statement):
             code = compile(ast.Module(body=[single], type_ignores=[]), filename, "exec")
-            if isinstance(single, (ast.Import, ast.ImportFrom)):
+            if isinstance(single, (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign)):
                 try:
                     exec(code, namespace)
                 except Exception as exc:  # noqa: BLE001 - reported once, the cell goes on

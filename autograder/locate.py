@@ -1,25 +1,30 @@
 """Where each task is defined in a submission's stream of cells, without running it.
 
-Cell metadata (``task="2.11"``) names a task's cell where present. Otherwise a task is
-found by name and order of definition across the whole stream: the 1st to 5th ``def
-matmul`` are tasks 1.2 to 1.8. A task is one or more *slots*, each the nth definition
-of a kind (function or class) under any of the names the kit, the course and the
-fill-in notebook use: 2.13's ``Relu`` may be written ``class relu``; the classes of
-2.13 and 2.14 come before ``class Module`` and those of 2.16 and 2.17 after it.
-Instructors map other names (``--alias 1.4=matmul2``). When a task is not found, the
-message says what was looked for, what comes close, and which alias would map it; a
-task the notebook computes inline (the course's Frobenius norm) says so.
+Cell metadata (``task="2.11"``) names a task's cell where present (of several, the last
+that is not a stub). Otherwise a task is one or more *slots*, each a version of a name the
+kit, the course and the fill-in notebook use (2.13's ``Relu`` may be written ``class
+relu``; the classes of 2.13 and 2.14 come before ``class Module``, those of 2.16 and 2.17
+after it). The versions of one name form a *ladder* (the five ``matmul`` of lesson 01),
+and ``finder`` lays the submission's definitions on its rungs by what their code is: a
+redefinition of the same rung is a fix, versions under names of their own
+(``matmul_v2``, ``MatMul.two_loops``) are found when the kit's name is missing, and a
+method of a top-level class counts as a function. Instructors map other names (``--alias
+1.4=matmul2``, ``--alias 1.2=MatMul.three_loops``): an alias names a definition. When a
+task is not found, the message says what was looked for, what comes close, and which
+alias would map it; a task the notebook computes inline (the course's Frobenius norm)
+says so. How a task was decided, where it is not the kit's name in the kit's place, is a
+note on its row.
 """
 from __future__ import annotations
 
 import ast
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from autograder import cells as cell_rules
-from autograder import messages
-from autograder.tasks import TASKS, Task
+from autograder import finder, messages
+from autograder.tasks import TASKS, Task, lesson_of
 
 
 @dataclass(frozen=True)
@@ -37,15 +42,22 @@ class Slot:
 
 @dataclass(frozen=True)
 class Definition:
-    name: str
-    kind: str  # "def", "class", "assign" ("" when the cell does not parse)
+    name: str  # "matmul", or "MatMul.three_loops" for a method of a top-level class
+    kind: str  # "def", "class", "method", "assign" ("" when the cell does not parse)
     file_index: int
     cell_index: int
     filename: str  # the cell's filename, as tracebacks show it
     lineno: int
     order: int  # position in the stream
-    params: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()  # without a method's ``self``
     location: str = ""
+    node: ast.AST | None = field(default=None, compare=False, repr=False)
+    experiment: bool = False  # its cell says it is a what-if, not the answer
+
+    @property
+    def own_name(self) -> str:
+        """The name as written: a method's own name."""
+        return self.name.rsplit(".", 1)[-1]
 
 
 @dataclass
@@ -57,6 +69,8 @@ class Found:
     by_metadata: bool = False
     definitions: set = field(default_factory=set)  # (cell filename, line) of each definition
     renames: dict = field(default_factory=dict)  # the kit's name -> the name in the submission
+    note: str = ""  # how it was decided, where that is not the kit's name in the kit's place
+    signatures: dict = field(default_factory=dict)  # the kit's name -> the parameters of the definition found
 
 
 def _slot(name, kind="", nth=1, phase="", params=(), also=()):
@@ -97,8 +111,12 @@ SLOTS: dict[str, tuple[Slot, ...]] = {
 # What the course writes inline instead of a function: (pattern in top-level code, what it is).
 INLINE = {
     "1.1": (re.compile(r"pickle\.load\("), "reading MNIST"),
-    "1.3": (re.compile(r"\.sum\(\)\s*\.sqrt\(\)|\.pow\(2\)\.sum\(\)|sqrt\("), "the Frobenius norm"),
-    "1.8": (re.compile(r"\.matmul\(|\w\s*@\s*\w"), "the PyTorch matmul"),
+    # a norm: the sum of squares and its square root (not any sqrt: ``randn(m, nh) / math.sqrt(m)`` is an init)
+    "1.3": (re.compile(r"\.sum\(\)\s*\.sqrt\(\)|\.pow\(2\)\s*\.sum\(|\*\*\s*2\)?\s*\.sum\("
+                       r"|sqrt\([^)]*\.pow\(2\)|sqrt\([^)]*\*\*\s*2"), "the Frobenius norm"),
+    # the product itself, alone or assigned (``t2 = m1.matmul(m2)``), not a test that compares with it
+    "1.8": (re.compile(r"^\s*(?:\w+\s*=\s*)?\w+\s*(?:@\s*\w+|\.matmul\(\s*\w+\s*\))\s*$"),
+            "the PyTorch matmul"),
     "2.3": (re.compile(r"randn\([^)]*\)\s*\*\s*math\.sqrt\(\s*2"), "He init"),
     "2.6": (re.compile(r"kaiming_normal_\("), "PyTorch's kaiming init"),
 }
@@ -107,6 +125,27 @@ SIGNATURES = {
     "1.3": "frobenius(a)", "1.8": "a 5th matmul(a, b) that uses PyTorch's own matmul",
     "2.3": "he_init(n_in, n_out)", "2.6": "kaiming_torch(n_in, n_out)",
 }
+
+
+# The parameters the kit calls with, for tasks whose slots above do not list them (a class: its __init__'s).
+KIT_PARAMS = {
+    "3.1": "x", "3.2": "input target", "3.3": "x", "3.4": "x", "3.5": "x", "3.6": "out yb",
+    "3.7": "epochs model loss_func lr x y bs", "3.8": "n_in nh n_out", "3.9": "params lr", "3.10": "x y",
+    "3.11": "ds bs shuffle", "3.12": "b", "3.13": "ds sampler collate_fn",
+    "3.14": "epochs model loss_func opt train_dl valid_dl", "3.15": "train_ds valid_ds bs",
+    "4.1": "train_dl valid_dl c", "4.2": "model opt loss_func data", "4.3": "name", "4.6": "o",
+    "4.7": "cbs cb_funcs", "4.8": "metrics in_train",
+}
+
+
+def kit_params(task: Task, name: str) -> tuple[str, ...] | None:
+    """What the kit passes to ``name`` for ``task``, where the kit knows it."""
+    for slot in slots(task):
+        if name in slot.names and slot.params:
+            return slot.params
+    if task.id in KIT_PARAMS and name == task.names[0]:
+        return tuple(KIT_PARAMS[task.id].split())
+    return None
 
 
 def slots(task: Task) -> tuple[Slot, ...]:
@@ -120,7 +159,7 @@ def parse_aliases(entries) -> dict[str, dict[str, str]]:
     """
     aliases: dict[str, dict[str, str]] = {}
     for entry in entries or ():
-        match = re.fullmatch(r"\s*(\d+\.\d+)(?::(\w+))?\s*=\s*(\w+)\s*", str(entry))
+        match = re.fullmatch(r"\s*(\d+\.\d+)(?::(\w+))?\s*=\s*(\w+(?:\.\w+)?)\s*", str(entry))
         if not match:
             raise ValueError(f"alias {entry!r} should look like 1.4=matmul2 or 2.13:Lin=Linear")
         task_id, kit_name, name = match.groups()
@@ -176,14 +215,19 @@ def config_tasks(path) -> list[str] | None:
     return [t.id for t in TASKS.values() if t.lesson in stems]
 
 
+_EXPERIMENT = re.compile(r"^\s*#.*\b(what if|experiment|try (?:this|another))\b", re.IGNORECASE | re.MULTILINE)
+
+
 def definitions(submission) -> list[Definition]:
-    """Every definition the grader would run, in stream order."""
+    """Every definition the grader would run, in stream order, and each method of a top-level class."""
     found, order = [], 0
     for file_index, source_file in enumerate(submission.files):
         for cell_index, cell in enumerate(source_file.cells):
-            for name, kind, lineno, params in _cell_definitions(cell):
+            for name, kind, lineno, params, node in _cell_definitions(cell):
+                lines = cell.source.split("\n")[:lineno - 1]
+                experiment = bool(_EXPERIMENT.search("\n".join(lines[-3:])))  # "# what if...?" above it
                 found.append(Definition(name, kind, file_index, cell_index, cell.filename, lineno, order,
-                                        params, cell.location))
+                                        params, cell.location, node, experiment))
                 order += 1
     return found
 
@@ -192,46 +236,161 @@ def _cell_definitions(cell):
     if cell.syntax_error:  # guessed from the text, so the task still maps to its cell
         for match in re.finditer(r"^(def|class)\s+(\w+)|^(\w+)\s*=", cell.source, re.MULTILINE):
             kind = match[1] or "assign"
-            yield match[2] or match[3], "" if kind == "assign" else kind, cell.source[:match.start()].count("\n") + 1, ()
+            yield (match[2] or match[3], "" if kind == "assign" else kind,
+                   cell.source[:match.start()].count("\n") + 1, (), None)
         return
     for statement in cell_rules.runnable(cell_rules.parse(cell.source, cell.filename)).body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            params = tuple(a.arg for a in statement.args.posonlyargs + statement.args.args)
-            yield statement.name, "def", statement.lineno, params
+            yield statement.name, "def", statement.lineno, finder.params(statement), statement
         elif isinstance(statement, ast.ClassDef):
-            yield statement.name, "class", statement.lineno, ()
+            yield statement.name, "class", statement.lineno, finder.params(statement), statement
+            for item in statement.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not item.name.startswith("__"):
+                    static = any(ast.unparse(d) == "staticmethod" for d in item.decorator_list)
+                    params = finder.params(item)
+                    yield (f"{statement.name}.{item.name}", "method", item.lineno,
+                           params if static else params[1:], item)
         else:
             for name in cell_rules.defined_names(ast.Module(body=[statement], type_ignores=[])):
-                yield name, "assign", statement.lineno, ()
+                yield name, "assign", statement.lineno, (), None
+
+
+def _ladders() -> dict[tuple[str, str, str], dict[int, str]]:
+    """(kit name, kind, phase) -> {rung: task id}: the versions of a name, and which are tasks."""
+    ladders: dict[tuple[str, str, str], dict[int, str]] = {}
+    for task in TASKS.values():
+        for slot in slots(task):
+            ladders.setdefault((slot.name, slot.kind, slot.phase), {})[slot.nth] = task.id
+    return ladders
+
+
+LADDERS = _ladders()
+
+
+@dataclass
+class _Finder:
+    """What a submission defines, and the ladders laid on it (once per ladder)."""
+    every: list[Definition]
+    module_at: int | None
+    file_lessons: list[str | None]
+    layouts: dict = field(default_factory=dict)
+
+    def kit_named(self, slot: Slot, task: Task) -> list[Definition]:
+        matches = [d for d in self.every if d.kind != "method" and d.name in slot.names
+                   and (not slot.kind or d.kind in (slot.kind, "")) and _in_phase(d, slot.phase, self.module_at)]
+        return self.in_lesson(matches, task)
+
+    def in_lesson(self, matches: list[Definition], task: Task) -> list[Definition]:
+        """A file named for a lesson holds that lesson's tasks (where it holds any of them)."""
+        own = [d for d in matches if self.file_lessons[d.file_index] in (None, task.lesson)]
+        return own or matches
+
+    def renamed(self, slot: Slot, task: Task, taken: list[Definition]) -> list[Definition]:
+        """Definitions under other names that may be versions of ``slot``: ``mat_mul_2``,
+        ``three_loop_matmul``, ``MatMul.three_loops``, a method ``Net.relu``."""
+        known = _known_names()
+        target = finder.squash(slot.name)
+        out = []
+        for d in self.every:
+            if d in taken or d.experiment or d.name in known or not _in_phase(d, slot.phase, self.module_at):
+                continue
+            if (slot.kind == "class") != (d.kind == "class") or d.kind not in ("def", "class", "method"):
+                continue
+            if "test" in d.name.lower() and "test" not in slot.name:
+                continue
+            if slot.params and len(d.params) != len(slot.params):
+                continue
+            similar = len(target) >= 6 and target in finder.squash(d.name)
+            if similar or (d.kind == "method" and d.own_name in slot.names):
+                out.append(d)
+        return self.in_lesson(out, task) if out else out
+
+    def layout(self, slot: Slot, task: Task) -> tuple[finder.Layout, list[Definition]]:
+        key = (slot.name, slot.kind, slot.phase)
+        if key not in self.layouts:
+            rungs = LADDERS[key]
+            named = self.kit_named(slot, task)
+            candidates = [d for d in named if not d.experiment and not finder.raises_not_implemented(d.node)] \
+                or [d for d in named if not d.experiment] or named
+            if len(candidates) < len(rungs):
+                candidates = sorted(candidates + self.renamed(slot, task, candidates), key=lambda d: d.order)
+
+            def what(d: Definition):
+                return finder.evidence(slot.name, slot.phase, d.node)
+            kinds = [what(d) for d in candidates]
+            if len({d.name for d in candidates}) == len(candidates) and all(kinds):
+                # versions under names of their own, each plainly one rung: their order says nothing
+                candidates = [d for _, d in sorted(zip(kinds, candidates), key=lambda p: (p[0], p[1].order))]
+            layout = finder.lay(candidates, max(rungs), set(rungs), what, lambda d: d.name in slot.names)
+            self.layouts[key] = layout, named
+        return self.layouts[key]
+
+
+def _known_names() -> set[str]:
+    return {name for slots_ in map(slots, TASKS.values()) for slot in slots_ for name in slot.names}
 
 
 def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
     """Fill ``submission.found`` and ``submission.problems`` for every task graded."""
     every = definitions(submission)
     module_at = next((d.order for d in every if d.name == "Module" and d.kind == "class"), None)
+    finding = _Finder(every, module_at, [lesson_of(f.name) for f in submission.files])
     by_metadata = _metadata_cells(submission)
     for task in submission.tasks:
         if task.id in submission.problems:
             continue
         if task.id in by_metadata:
-            file_index, cell_index = by_metadata[task.id][-1]
+            marked = by_metadata[task.id]
+            implemented = [(f, c) for f, c in marked if not _stub_cell(submission.files[f].cells[c])]
+            file_index, cell_index = (implemented or marked)[-1]
             source_file = submission.files[file_index]
             submission.found[task.id] = Found(file_index, cell_index, source_file.name,
-                                              source_file.cells[cell_index].location, by_metadata=True)
+                                              source_file.cells[cell_index].location, by_metadata=True,
+                                              note=_fallback_note(submission, file_index),
+                                              renames=dict(aliases.get(task.id, {})),  # renamed in the kit's cell
+                                              signatures={d.name: d.params for d in every if d.name in task.names
+                                                          and (d.file_index, d.cell_index) == (file_index, cell_index)})
             continue
         if _metadata_only(submission, task):
             submission.problems[task.id] = messages.METADATA_MISSING.format(task=task.id, name=task.name)
             continue
-        result = _by_names(task, every, module_at, aliases.get(task.id, {}))
+        result = _by_names(task, finding, aliases.get(task.id, {}))
         if isinstance(result, Found):
             result.file = submission.files[result.file_index].name
+            result.note = " ".join(filter(None, [_fallback_note(submission, result.file_index), result.note]))
             submission.found[task.id] = result
         else:
             submission.problems[task.id] = result
     _explain_missing(submission, every)
-    from autograder.submission import mark_tasks
-
     mark_tasks(submission)
+
+
+def mark_tasks(submission) -> None:
+    """Record on each cell the tasks whose namespace is taken right after it."""
+    completing: dict[tuple[int, int], list[str]] = {}
+    for task_id, found in submission.found.items():
+        completing.setdefault((found.file_index, found.cell_index), []).append(task_id)
+    for (file_index, cell_index), task_ids in completing.items():
+        source_file = submission.files[file_index]
+        cell = source_file.cells[cell_index]
+        source_file.cells[cell_index] = replace(cell, tasks=cell.tasks + tuple(task_ids))
+
+
+def _stub_cell(cell) -> bool:
+    """A task cell whose definitions only raise NotImplementedError (the kit's stubs)."""
+    if cell.syntax_error:
+        return False
+    defined = [s for s in cell_rules.parse(cell.source, cell.filename).body
+               if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    return bool(defined) and all(finder.raises_not_implemented(s) for s in defined)
+
+
+def _fallback_note(submission, file_index: int) -> str:
+    """Where a task comes from the file of a pair that was set aside, say so."""
+    graded = submission.fallbacks.get(file_index)
+    if graded is None:
+        return ""
+    return messages.FALLBACK.format(other=submission.files[file_index].name, graded=submission.files[graded].name)
 
 
 def _metadata_cells(submission) -> dict[str, list[tuple[int, int]]]:
@@ -245,8 +404,6 @@ def _metadata_cells(submission) -> dict[str, list[tuple[int, int]]]:
 
 def _metadata_only(submission, task) -> bool:
     """A file that marks its tasks with metadata is read by metadata only (the kit's own files)."""
-    from autograder.submission import lesson_of
-
     for source_file in submission.files:
         marked = {c.metadata_task for c in source_file.cells if c.metadata_task}
         if marked and lesson_of(source_file.name) == task.lesson:
@@ -254,23 +411,50 @@ def _metadata_only(submission, task) -> bool:
     return False
 
 
-def _by_names(task: Task, every: list[Definition], module_at, aliases: dict[str, str]) -> Found | str:
-    last, found_definitions, renames = None, set(), {}
+def _by_names(task: Task, finding: _Finder, aliases: dict[str, str]) -> Found | str:
+    last, found_definitions, renames, notes, signatures = None, set(), {}, [], {}
     for slot in slots(task):
-        names = (aliases[slot.name],) if slot.name in aliases else slot.names
-        kind = "" if slot.name in aliases else slot.kind
-        matches = [d for d in every if d.name in names and (not kind or d.kind in (kind, ""))
-                   and _in_phase(d, slot.phase, module_at)]
-        if len(matches) < slot.nth:
-            return _not_found(task, slot, matches, names, kind, module_at)
-        chosen = matches[slot.nth - 1]
+        if slot.name in aliases:
+            name = aliases[slot.name]
+            matches = [d for d in finding.every if d.name == name]
+            if not matches:
+                return _not_found(task, replace(slot, nth=1), [], (name,), "", finding.module_at)
+            chosen = matches[0]
+            notes.append(messages.GRADED_AS.format(name=chosen.name, where=chosen.location, task=task.id,
+                                                   why=f"as the alias {task.id}={name} says"))
+        else:
+            layout, named = finding.layout(slot, task)
+            chosen = layout.final.get(slot.nth)
+            if chosen is None:
+                return _rung_not_found(task, slot, layout, named, finding.module_at)
+            notes += _how_decided(task, slot, chosen, layout)
         found_definitions.add((chosen.filename, chosen.lineno))
+        signatures[slot.name] = chosen.params
         if chosen.name != slot.name:
             renames[slot.name] = chosen.name
         if last is None or chosen.order > last.order:
             last = chosen
     return Found(last.file_index, last.cell_index, "", last.location, definitions=found_definitions,
-                 renames=renames)
+                 renames=renames, note=" ".join(notes), signatures=signatures)
+
+
+def _what(slot: Slot, definition: Definition) -> str:
+    rung = finder.evidence(slot.name, slot.phase, definition.node)
+    return finder.RUNG_WORDS.get(slot.name, {}).get(rung, "")
+
+
+def _how_decided(task: Task, slot: Slot, chosen: Definition, layout: finder.Layout) -> list[str]:
+    notes = []
+    if chosen.name not in slot.names:
+        what = _what(slot, chosen)
+        notes.append(messages.GRADED_AS.format(name=chosen.name, where=chosen.location, task=task.id,
+                                               why=f"by what it does: {what}" if what else
+                                               f"as it looks like `{slot.name}`"))
+    replaced = layout.replaced.get(slot.nth, [])
+    if replaced:
+        notes.append(messages.REPLACED.format(name=chosen.name, where=chosen.location,
+                                              earlier=", ".join(d.location for d in replaced)))
+    return notes
 
 
 def _in_phase(definition: Definition, phase: str, module_at) -> bool:
@@ -279,6 +463,22 @@ def _in_phase(definition: Definition, phase: str, module_at) -> bool:
     if phase == "after Module":
         return module_at is not None and definition.order > module_at
     return True
+
+
+def _rung_not_found(task, slot, layout: finder.Layout, named: list[Definition], module_at) -> str:
+    """A rung nothing was laid on: what it needs, and where the definitions of its name went."""
+    words = finder.RUNG_WORDS.get(slot.name, {}).get(slot.nth)
+    if not words:
+        return _not_found(task, slot, named, slot.names, slot.kind, module_at)
+    what = {"def": "def ", "class": "class "}.get(slot.kind, "")
+    placed = {id(d): rung for rung, d in layout.final.items()}
+    tasks = LADDERS[(slot.name, slot.kind, slot.phase)]
+    elsewhere = [f"{d.location} is Task {tasks[placed[id(d)]]}" for d in named
+                 if id(d) in placed and placed[id(d)] in tasks]
+    count = (f"found {len(named)}: " + "; ".join(elsewhere) + ", by what they do") if elsewhere else \
+        (f"found {len(named)}" if named else "found none")
+    return messages.NOT_FOUND.format(task=task.id, ordinal="a", accepted=f"`{what}{slot.name}` with {words}",
+                                     where="", count=count)
 
 
 def _not_found(task, slot, matches, names, kind, module_at) -> str:

@@ -82,6 +82,19 @@ CLOSE_NAME = ("`{name}` ({where}) looks like it: to grade it as this task, ask y
 INLINE = ("Your notebook computes {what} inline ({where}: `{code}`) but defines no function for it; "
           "the kit grades `{signature}`: wrap that code in a function with this signature")
 MISSING_LESSON = "{file} is missing from the submission"
+SEARCHED = "Searched {files}"
+PAIR = "{graded} and {other} hold the same lesson: graded {graded} ({why}); {other} is set aside."
+PAIR_FALLBACK = ("{graded} and {other} hold the same lesson: graded {graded} ({why}), and {other} where "
+                 "{graded} only raises NotImplementedError ({names}).")
+LATER_TWIN = ("{twin}, beside {graded}, was saved later: this grades {graded} only "
+              "(grade the folder, or name {twin}, to grade that one).")
+NOT_UTF8 = ("{file} is not valid {encoding}: byte 0x{byte:02x} at line {line} (and any like it) was read as "
+            "\ufffd; save the file as UTF-8 (or declare its encoding: # -*- coding: latin-1 -*-)")
+FALLBACK = "Note: graded from {other}: {graded} only raises NotImplementedError for it."
+SIGNATURE_DIFFERS = "Hint: your `{name}` takes ({theirs}); the kit calls {kit_name}({kit}), in that order."
+GRADED_AS = "Note: graded `{name}` ({where}) as Task {task}, {why}."
+REPLACED = ("Note: `{name}` ({where}) replaced an earlier definition ({earlier}), so the earlier one "
+            "is not graded.")
 IMPORT_FAILED = "{where}: `{statement}` failed ({error}); the rest of the cell still ran"
 GLOBALS_SET = ("Note: {function} reads {names} as globals; the grader set them to its own inputs "
                "for the call.")

@@ -158,11 +158,29 @@ def call(namespace, *, name, args=(), kwargs=None, grads=None, standins=(), para
         raised = describe_exception(exc)
     return {"result": plain(result), "raised": raised, "args": [plain(a) for a in args],
             "grads": [_gradient_of(a) for a in args], "aliases": _aliases(result, args),
-            "spy_calls": len(spied), "globals_set": [n for n in extra if n not in _NOT_REPORTED],
+            "spy_calls": len(spied), "globals_set": _read_of(function, extra),
             "own_standins": own}
 
 
 _NOT_REPORTED = {"path"}  # get_data() that downloads: its path is not a global it reads
+
+
+def _read_of(function, extra: dict) -> list[str]:
+    """The globals set for a call that the function (or the class's methods) really read:
+    a ``Model()`` that builds its own weights reads none of them."""
+    codes = []
+    if isinstance(function, type):
+        codes = [getattr(v, "__code__", None) for v in vars(function).values()]
+    else:
+        codes = [getattr(getattr(function, "func", function), "__code__", None)]
+    names: set[str] = set()
+    while codes:
+        code = codes.pop()
+        if code is None:
+            continue
+        names.update(code.co_names)
+        codes += [c for c in code.co_consts if hasattr(c, "co_names")]
+    return [n for n in extra if n in names and n not in _NOT_REPORTED]
 
 
 def _fit_arguments(function, args, param_names):
@@ -177,7 +195,8 @@ def _fit_arguments(function, args, param_names):
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if any(p.kind == p.VAR_POSITIONAL for p in parameters) or len(positional) >= len(args):
         return args, {}
-    taken = len(positional)
+    # a parameter with a default is the student's own (``lr=0.5``), not the next of the kit's inputs
+    taken = len([p for p in positional if p.default is p.empty])
     return args[:taken], dict(zip(param_names[taken:], args[taken:]))
 
 
@@ -209,7 +228,7 @@ def layer(namespace, *, cls, init_args=(), call_args=(), out_g=None, standins=()
         stage = "done"
     except BaseException as exc:  # noqa: BLE001
         raised = describe_exception(exc)
-    return {"out": plain(out), "raised": raised, "stage": stage, "globals_set": list(extra),
+    return {"out": plain(out), "raised": raised, "stage": stage, "globals_set": _read_of(layer_class, extra),
             "init_grads": [_gradient_of(a) for a in init_args],
             "call_grads": [_gradient_of(a) for a in call_args],
             "call_args": [plain(a) for a in call_args], "own_standins": own}

@@ -12,14 +12,16 @@ decided by ``locate``.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import re
-from dataclasses import dataclass, field, replace
+import tokenize
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import cells as cell_rules
-from autograder import locate, messages
-from autograder.tasks import LESSONS, Task, select
+from autograder import finder, locate, messages
+from autograder.tasks import LESSONS, NUMBERED, Task, lesson_of, select
 
 _CELL_HEADER = re.compile(r"^#\s?%%(?P<rest>.*)$")
 # The headers the kit and most notebooks write: `# %%`, `# %% [markdown]`, `# %% task="1.2"`.
@@ -28,11 +30,11 @@ _CELL_HEADER = re.compile(r"^#\s?%%(?P<rest>.*)$")
 _PLAIN_HEADER = re.compile(r'^(?:(?P<title>\[\w+\])(?:\s+|$))?(?P<pairs>(?:\w+="[^"\\]*"(?:\s+|$))*)$')
 _PAIR = re.compile(r'(\w+)="([^"\\]*)"')
 _DEF_LINE = re.compile(r"^(?:def|class)\s+(\w+)|^(\w+)\s*=", re.MULTILINE)
-_NUMBERED = re.compile(r"^l?(?P<number>\d\d[a-z]?)_")
 _EXPORT = re.compile(r"^\s*#\s*export", re.IGNORECASE)
 SUFFIXES = (".py", ".ipynb")
 # The course's own tooling, not lessons: never part of the stream.
 TOOLING = {"notebook2script.py", "run_notebook.py", "setup.py", "conftest.py"}
+SAME_SAVE = 2.0  # seconds: a .py and a notebook saved closer than this were written together
 
 
 class SubmissionError(Exception):
@@ -62,6 +64,7 @@ class SourceFile:
     path: Path
     cells: list[Cell] = field(default_factory=list)
     problem: str = ""  # why it could not be read
+    note: str = ""  # how it was read, where that is not plain UTF-8
 
     @property
     def name(self) -> str:
@@ -69,7 +72,7 @@ class SourceFile:
 
     @property
     def number(self) -> str | None:
-        match = _NUMBERED.match(self.path.name)
+        match = NUMBERED.match(self.path.name)
         return match["number"] if match else None
 
     @property
@@ -90,6 +93,8 @@ class Submission:
     missing: dict[str, str] = field(default_factory=dict)  # task id -> the lesson file not handed in
     statements: list | None = field(default=None, repr=False)  # ``_runnable_statements``, once parsed
     nearest: dict[str, str] = field(default_factory=dict)  # task id -> the file holding what came close
+    notes: list[str] = field(default_factory=list)  # about the whole submission: the file graded of a pair
+    fallbacks: dict[int, int] = field(default_factory=dict)  # file index set aside -> the file graded instead
 
     def cells(self):
         """(file, cell) in stream order."""
@@ -131,12 +136,75 @@ def stream_files(path: Path) -> list[Path]:
     by_stem: dict[str, Path] = {}
     for candidate in sorted(candidates, key=lambda p: (p.suffix != ".py", p.name)):
         by_stem.setdefault(candidate.stem, candidate)
-    chosen = list(by_stem.values())
+    return sorted(by_stem.values(), key=_order)
 
-    def order(p: Path):
-        match = _NUMBERED.match(p.name)
-        return (0, match["number"], p.name) if match else (1, "", p.name)
-    return sorted(chosen, key=order)
+
+def _order(p: Path):
+    match = NUMBERED.match(p.name)
+    return (0, match["number"], p.stem, p.suffix) if match else (1, "", p.stem, p.suffix)
+
+
+def _pairs(path: Path) -> list[tuple[Path, ...]]:
+    """The files of a folder in lesson order, a ``.py`` and a notebook of one name together."""
+    by_stem: dict[str, list[Path]] = {}
+    for candidate in sorted((p for p in path.iterdir() if p.is_file() and p.suffix in SUFFIXES
+                             and p.name not in TOOLING and not p.name.startswith(".")), key=_order):
+        by_stem.setdefault(candidate.stem, []).append(candidate)
+    return [tuple(group) for group in by_stem.values()]
+
+
+def _saved(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _stubbed(source_file: SourceFile) -> tuple[set[str], set[str]]:
+    """The names a file defines for real, and those it only stubs (``raise NotImplementedError``)."""
+    real, stubs = set(), set()
+    for cell in source_file.cells:
+        if cell.syntax_error:
+            continue
+        for statement in cell_rules.parse(cell.source, cell.filename).body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                (stubs if finder.raises_not_implemented(statement) else real).add(statement.name)
+    return real, stubs
+
+
+def _one_per_lesson(pairs: list[tuple[Path, ...]]) -> tuple[list[SourceFile], list[str], dict[int, int]]:
+    """Read each file; of a ``.py`` and a notebook of one lesson, grade the one saved last, and
+    put the other before it where it implements what the last saved only stubs (per task, the
+    finder then takes the one that implements it). Returns the stream, the notes that say which
+    file was graded, and {index of a file set aside but kept: index of the file graded}."""
+    files: list[SourceFile] = []
+    notes: list[str] = []
+    fallbacks: dict[int, int] = {}
+    for group in pairs:
+        read = [read_file(p) for p in group]
+        if len(read) == 1:
+            files += read
+            continue
+        stubs = [_stubbed(f) for f in read]
+        saved = [_saved(f.path) for f in read]
+        if abs(saved[0] - saved[1]) > SAME_SAVE:
+            newest, why = max(range(2), key=lambda i: saved[i]), "saved last"
+        else:  # written together (a checkout, an unzip): the one that implements more, else the .py
+            newest = min(range(2), key=lambda i: (len(stubs[i][1]) - len(stubs[i][0]), read[i].path.suffix != ".py"))
+            more = len(stubs[0][1]) - len(stubs[0][0]) != len(stubs[1][1]) - len(stubs[1][0])
+            why = "both saved at once; it implements more" if more else "both saved at once"
+        graded, other = read[newest], read[1 - newest]
+        (real, stubbed), (other_real, _) = stubs[newest], stubs[1 - newest]
+        taken = sorted((stubbed - real) & other_real)
+        if taken:
+            fallbacks[len(files)] = len(files) + 1
+            files += [other, graded]
+            notes.append(messages.PAIR_FALLBACK.format(graded=graded.name, other=other.name, why=why,
+                                                       names=", ".join(f"`{n}`" for n in taken)))
+        else:
+            files.append(graded)
+            notes.append(messages.PAIR.format(graded=graded.name, other=other.name, why=why))
+    return files, notes, fallbacks
 
 
 def load(path: Path, task_ids: list[str] | None = None, aliases: dict | None = None) -> Submission:
@@ -151,19 +219,20 @@ def load(path: Path, task_ids: list[str] | None = None, aliases: dict | None = N
     if path.is_file():
         if path.suffix not in SUFFIXES:
             raise SubmissionError(f"{path.name} is not a notebook or a Python file (.ipynb or .py)")
-        stream = [path]
+        files, notes, fallbacks = [read_file(path)], _later_twin(path), {}
         siblings = [p for p in stream_files(path.parent) if p.stem != path.stem]
         lesson = lesson_of(path.name)
         tasks = [t for t in select(task_ids) if lesson is None or t.lesson == lesson]
     else:
-        stream = stream_files(path)
-        if not stream:
+        pairs = _pairs(path)
+        if not pairs:
             raise SubmissionError(f"{path} holds no notebook or Python file to grade")
+        files, notes, fallbacks = _one_per_lesson(pairs)
         siblings = []
         tasks = select(task_ids)
-    files = [read_file(p) for p in stream]
     importable = files + [read_file(p) for p in siblings]
-    submission = Submission(path, files, importable, tasks)
+    notes += [f.note for f in files if f.note]
+    submission = Submission(path, files, importable, tasks, notes=notes, fallbacks=fallbacks)
     unreadable = [f for f in files if f.problem]
     for source_file in unreadable:
         lesson = lesson_of(source_file.name)
@@ -175,6 +244,14 @@ def load(path: Path, task_ids: list[str] | None = None, aliases: dict | None = N
         _keep_lessons_present(submission)
     _name_missing_files(submission, unreadable)
     return submission
+
+
+def _later_twin(path: Path) -> list[str]:
+    """A file graded on its own whose notebook (or ``.py``) of the same name was saved later."""
+    twin = path.with_suffix(".py" if path.suffix == ".ipynb" else ".ipynb")
+    if twin.is_file() and _saved(twin) > _saved(path):
+        return [messages.LATER_TWIN.format(graded=path.name, twin=twin.name)]
+    return []
 
 
 def _keep_lessons_present(submission: Submission) -> None:
@@ -205,24 +282,25 @@ def _name_missing_files(submission: Submission, unreadable: list[SourceFile]) ->
             continue
         if submission.root.is_dir() and lessons and task.lesson not in lessons:
             filename = LESSONS[task.lesson].filename
+            if all(f.path.suffix == ".ipynb" for f in submission.files):  # a student of notebooks only
+                filename = f"{LESSONS[task.lesson].stem}.ipynb (or {filename})"
             submission.problems[task.id] = messages.MISSING_LESSON.format(file=filename)
             submission.missing[task.id] = filename
         elif unreadable:
             submission.problems[task.id] = f"{problem} ({'; '.join(f.problem for f in unreadable)})"
-
-
-def lesson_of(filename: str) -> str | None:
-    """The lesson stem a file is named for (``01_matmul.ipynb`` -> ``l01_matmul``), if any."""
-    match = _NUMBERED.match(filename)
-    if not match:
-        return None
-    return next((stem for stem, lesson in LESSONS.items() if lesson.number == match["number"]), None)
+        elif len(submission.files) > 1 and task.id not in submission.nearest:  # nothing came close
+            searched = ", ".join(dict.fromkeys(f.name for f in submission.files))
+            submission.problems[task.id] = f"{problem}. {messages.SEARCHED.format(files=searched)}"
 
 
 def read_file(path: Path) -> SourceFile:
     source_file = SourceFile(path)
     try:
-        raw_cells = _read_ipynb(path) if path.suffix == ".ipynb" else _read_py(path)
+        if path.suffix == ".ipynb":
+            raw_cells = _read_ipynb(path)
+        else:
+            text, source_file.note = read_source(path)
+            raw_cells = _read_py(path, text)
     except Exception as exc:  # unreadable file: every task says why
         source_file.problem = f"could not read {path.name}: {exc}"
         return source_file
@@ -270,8 +348,27 @@ def header_metadata(rest: str) -> tuple[str, dict]:
     return text_to_metadata(rest, allow_title=True)
 
 
-def _read_py(path: Path) -> list[tuple[str, str, str, str | None]]:
-    lines = path.read_text(encoding="utf-8").split("\n")
+def read_source(path: Path) -> tuple[str, str]:
+    """A Python file's text as Python reads it (a BOM, a PEP 263 coding cookie, else UTF-8), and a
+    note where bytes are not in that encoding: they become replacement characters, so a stray
+    byte in a comment costs no task."""
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:  # a cookie naming an unknown encoding
+        encoding = "utf-8"
+    try:
+        text = data.decode(encoding)
+        note = ""
+    except UnicodeDecodeError as exc:
+        text = data.decode(encoding, errors="replace")
+        line = data[:exc.start].count(b"\n") + 1
+        note = messages.NOT_UTF8.format(file=path.name, byte=data[exc.start], line=line, encoding=encoding)
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n"), note  # as text mode reads
+
+
+def _read_py(path: Path, text: str) -> list[tuple[str, str, str, str | None]]:
+    lines = text.split("\n")
     headers = [i for i, line in enumerate(lines) if _CELL_HEADER.match(line)]
     if not headers:  # a plain module: every top-level statement is its own cell
         return _statement_cells(path, "\n".join(lines))
@@ -314,17 +411,6 @@ def _parse_cell(source: str, filename: str, where: str, task: str | None) -> Cel
     return Cell(source, filename, where, task, names=tuple(cell_rules.defined_names(tree)), exported=exported)
 
 
-def mark_tasks(submission: Submission) -> None:
-    """Record on each cell the tasks whose namespace is taken right after it."""
-    completing: dict[tuple[int, int], list[str]] = {}
-    for task_id, found in submission.found.items():
-        completing.setdefault((found.file_index, found.cell_index), []).append(task_id)
-    for (file_index, cell_index), task_ids in completing.items():
-        source_file = submission.files[file_index]
-        cell = source_file.cells[cell_index]
-        source_file.cells[cell_index] = replace(cell, tasks=cell.tasks + tuple(task_ids))
-
-
 def _runnable_statements(submission: Submission) -> list[tuple[SourceFile, Cell, ast.stmt]]:
     """(file, cell, statement) for every statement of the stream the grader runs, in order.
 
@@ -359,4 +445,7 @@ def task_definitions(submission: Submission, task: Task) -> tuple[list[ast.stmt]
                 definitions.append(statement)
         elif (cell.filename, statement.lineno) in found.definitions:
             definitions.append(statement)
+        elif isinstance(statement, ast.ClassDef):  # a method graded as the task (``MatMul.three_loops``)
+            definitions += [item for item in statement.body
+                            if (cell.filename, getattr(item, "lineno", 0)) in found.definitions]
     return definitions, whole_module(submission)

@@ -1,8 +1,9 @@
 """The task registry: the spine of the kit.
 
 Every task id (``L.N``) appears here once, with the lesson it belongs to, the names a
-student defines for it and, for notebooks without task metadata, which definition of
-each name counts (the 1st to 5th ``def matmul`` are tasks 1.2, 1.4, 1.6, 1.7, 1.8).
+student defines for it and, for notebooks without task metadata, which version of each
+name it is (the 1st to 5th ``matmul`` are tasks 1.2, 1.4, 1.6, 1.7, 1.8; ``finder`` tells
+the versions apart by their code).
 The ``rules`` and ``speed`` columns of CURRICULUM.md hang off the same rows.
 """
 from __future__ import annotations
@@ -125,6 +126,17 @@ _LESSON_FILE = re.compile(r"^l?(?P<number>\d\d[a-z]?)_(?P<rest>[A-Za-z0-9_]+)\.(
 
 def tasks_of(lesson: str) -> list[Task]:
     return sorted((t for t in TASKS.values() if t.lesson == lesson), key=lambda t: t.sort_key)
+
+
+NUMBERED = re.compile(r"^l?(?P<number>\d\d[a-z]?)_")  # a file named for a lesson, in any form
+
+
+def lesson_of(filename: str) -> str | None:
+    """The lesson stem a file is named for (``01_matmul.ipynb`` -> ``l01_matmul``), if any."""
+    match = NUMBERED.match(filename)
+    if not match:
+        return None
+    return next((stem for stem, lesson in LESSONS.items() if lesson.number == match["number"]), None)
 
 
 def lesson_for_filename(filename: str) -> Lesson | None:

@@ -10,7 +10,12 @@ line per breakage and, last, the ones that went unnoticed (the goal: none).
 Most breakages are noticed by mutants (tests/mutants/): each names the check that must
 fail it, so a check switched off is noticed even where another check would still fail
 the mutant for the wrong reason. Every check name the grader's checks use has a
-breakage here; a new one is listed at the end until it gets one.
+breakage here; a new one is listed at the end until it gets one. So does every task with
+forbidden calls: its list emptied must fail one of its rule mutants.
+
+Around the checks, the grading core: a warm child's containment against what
+``autograder doctor`` says, ``exp.nb_XX`` imports, the run settings (aliases, time limit)
+from the command line through a class run and into the resume hash, and student names.
 """
 from __future__ import annotations
 
@@ -155,7 +160,7 @@ BREAKAGES = [
         'return __import__("pickle").loads(bytes(self.payload[self.at - 1:]))'),),
         ("tests/test_engine.py::test_wire_refuses_a_pickle_that_runs_code",)),
     Breakage("a request's timeout ignored", (Edit(
-        "autograder/runner.py", "deadline = time.monotonic() + timeout\n", "deadline = time.monotonic() + 1e6\n"),),
+        "autograder/runner.py", "deadline = started + timeout\n", "deadline = started + 1e6\n"),),
         ("tests/test_broken_inputs.py::test_an_infinite_loop_times_out_and_grading_goes_on",), (), 240.0),
     Breakage("a speed round passes whatever its time", (Edit(
         "autograder/speed.py", "if least <= limit * known.least:", "if True:"),),
@@ -167,6 +172,91 @@ BREAKAGES = [
         "autograder/runner.py", "return self.deadline is not None and time.monotonic() >= self.deadline",
         "return False"),), ("tests/test_time_limit.py",), (), 300.0),
 ]
+
+
+# -- the grading core around the checks: containment, imports, run settings, entries ----------
+
+WARM_CONTAINED = "tests/test_warm_start.py::test_a_warm_child_is_contained_as_the_doctor_says"
+OWN_EXPORT = ("tests/test_real_notebooks.py::"
+              "test_exp_imports_are_the_students_export_even_where_the_kit_answers_otherwise")
+SETTINGS = "tests/test_class_settings.py::"
+ALIAS_CLI = SETTINGS + "test_an_alias_on_the_command_line_grades_the_renamed_function"
+ALIAS_CLASS = SETTINGS + "test_an_alias_reaches_every_student_of_a_class_run"
+LIMIT_CLASS = SETTINGS + "test_the_time_limit_reaches_every_student_of_a_class_run"
+RESUME = (SETTINGS + "test_a_class_run_with_other_settings_grades_again",
+          "tests/test_class_outputs.py::test_every_run_setting_is_in_the_resume_hash")
+EXPORTED = "[(c.source, c.filename) for c in cells if c.exported]"
+KIT_LESSON = ('[(p.read_text(), p.name) for p in Path(__file__).resolve().parents[1].joinpath("solutions")'
+              '.glob(f"l{source_file.number}_*.py")]')
+HASHED = "settings = [self.single, self.task_ids, self.seed, self.aliases, self.time_limit]"
+SUBMISSION, CLI, ENTRIES, WORK = ("autograder/submission.py", "autograder/cli.py", "autograder/classroom/entries.py",
+                                  "autograder/classroom/work.py")
+
+
+def _hash_without(setting: str) -> Edit:
+    return Edit(ENTRIES, HASHED, HASHED.replace(f", self.{setting}", ""))
+
+
+BREAKAGES += [
+    Breakage("Landlock off in warm children only (doctor still says files by landlock)", (Edit(
+        "autograder/sandbox/forkserver.py", "            if self.restrict:  # after the mounts",
+        "            if False:  # after the mounts"),), (WARM_CONTAINED,)),
+    Breakage("exp.nb_XX resolved to the kit's solutions, not the student's export",
+             (Edit(SUBMISSION, EXPORTED, KIT_LESSON),), (OWN_EXPORT,)),
+    Breakage("exp.nb_XX: the kit's names win over the student's exported ones",
+             (Edit(SUBMISSION, EXPORTED, f"{EXPORTED} + {KIT_LESSON}"),), (OWN_EXPORT,)),
+    Breakage("--alias parsed but ignored by the command line", (Edit(
+        CLI, "[*config_aliases(args.path), *(args.alias or [])]", "[*config_aliases(args.path)]"),),
+        (ALIAS_CLI, ALIAS_CLASS)),
+    Breakage("aliases dropped in class runs", (Edit(WORK, "aliases=job.aliases,", "aliases=None,"),),
+             (ALIAS_CLASS,)),
+    Breakage("grade --out --time-limit dropped by the command line", (Edit(
+        CLI, "scheduler=args.scheduler, time_limit=_time_limit(args))", "scheduler=args.scheduler, time_limit=None)"),),
+        (LIMIT_CLASS,), (), 400.0),
+    Breakage("time limit dropped by the class run", (Edit(WORK, "time_limit=job.time_limit)", "time_limit=None)"),),
+             (LIMIT_CLASS,), (), 400.0),
+    Breakage("resume hash without the tasks", (_hash_without("task_ids"),), RESUME),
+    Breakage("resume hash without the aliases", (_hash_without("aliases"),), RESUME),
+    Breakage("resume hash without the time limit", (_hash_without("time_limit"),), RESUME),
+    Breakage("nbgrader student names not cleaned", (Edit(
+        ENTRIES, "Entry(safe_name(p.name), p, nbgrader=True)", "Entry(p.name, p, nbgrader=True)"),),
+        ("tests/test_class_outputs.py::test_nbgrader_student_names_are_cleaned_as_every_other_entry_is",)),
+]
+
+
+def rule_mutants() -> dict[str, list[str]]:
+    """Task -> the mutants whose header says they fail its ``rules`` check."""
+    found: dict[str, list[str]] = {}
+    for path in sorted((REPO / "tests" / "mutants").glob("*.py")):
+        text = path.read_text()
+        task = re.match(r"# fails: (\d+\.\d+)\n", text)
+        if task and re.search(r"^# check: rules$", text, re.MULTILINE):
+            found.setdefault(task[1], []).append(path.stem)
+    return found
+
+
+def forbidden_emptied() -> list[Breakage]:
+    """One breakage per task with forbidden calls: its forbidden list emptied (its required
+    calls kept). A task without a rule mutant gets a breakage with no test: unnoticed."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from autograder.rules import RULES
+    finally:
+        sys.path.remove(str(REPO))
+    by_task = rule_mutants()
+    made = []
+    for task, rule in RULES.items():
+        if rule.forbidden:
+            edit = Edit(RULES_FILE, "\n_REQUIRED_NAMES = {",
+                        f"\nRULES[{task!r}] = Rule((), RULES[{task!r}].required, RULES[{task!r}].topic)"
+                        "\n_REQUIRED_NAMES = {")
+            made.append(Breakage(f"forbidden calls of {task} emptied", (edit,), mutants(*by_task.get(task, ())),
+                                 ("rules",)))
+    return made
+
+
+RULES_FILE = RULES
+BREAKAGES += forbidden_emptied()
 
 
 def copy_repository(destination: Path) -> None:
@@ -273,7 +363,7 @@ def main() -> int:
                     state = "applies"
                 except LookupError as exc:
                     state = f"CANNOT APPLY: {exc}"
-                print(f"{breakage.name}: {len(breakage.tests)} tests; {state}")
+                print(f"{breakage.name}: {len(breakage.tests) or 'NO'} tests; {state}")
         print(f"check names with no breakage: {', '.join(sorted(uncovered())) or 'none'}")
         return 0
     unnoticed: list[str] = []
@@ -288,6 +378,10 @@ def main() -> int:
             print(baseline.output[-4000:])
             return 2
         for breakage in chosen:
+            if not breakage.tests:
+                print(f"  NO TEST       {breakage.name}: nothing would notice it", flush=True)
+                unnoticed.append(breakage.name)
+                continue
             try:
                 originals = apply(copy, breakage.edits)
             except LookupError as exc:

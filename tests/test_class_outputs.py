@@ -67,6 +67,22 @@ def test_nbgrader_layout_gathers_each_students_assignments(tmp_path):
     assert {"01_matmul.ipynb", "02_fully_connected.ipynb"} <= set(job.files)
 
 
+def test_nbgrader_student_names_are_cleaned_as_every_other_entry_is(tmp_path):
+    """A student's folder in OUT is named from the entry: the same cleaning for every layout."""
+    names = ["ada lovelace", "bo;rm -rf", "-cy"]
+    for name in names:
+        folder = tmp_path / "course" / "submitted" / name / "ps1"
+        folder.mkdir(parents=True)
+        (folder / "01_matmul.ipynb").write_text("{}")
+        (tmp_path / "plain" / name).mkdir(parents=True)
+        (tmp_path / "plain" / name / "01_matmul.ipynb").write_text("{}")
+    nbgrader = [e.student for e in entries.find_entries(tmp_path / "course")]
+    assert nbgrader == [e.student for e in entries.find_entries(tmp_path / "plain")]
+    assert sorted(e.name for e in entries.find_entries(tmp_path / "course")) == sorted(names)  # as handed in
+    assert all(any(folder.startswith(entries.safe_name(name)) for name in names) for folder in nbgrader)
+    assert not any(" " in folder or ";" in folder or "/" in folder for folder in nbgrader)
+
+
 @pytest.mark.parametrize("member", ["../escape.py", "/etc/cron.d/x.py", "a/../../escape.py", "C:/x.py"])
 def test_a_zip_member_outside_the_submission_makes_it_ungraded(tmp_path, member):
     _zip(tmp_path / "eve.zip", {"l01_matmul.py": LESSON.encode(), member: b"print(1)"})
@@ -107,6 +123,18 @@ def test_seeds_and_hashes_are_deterministic_and_track_content(tmp_path):
     reseeded = entries.Job("ada", "ada", {"l01_matmul.py": b"a"}, seed=2)
     assert job.content_hash == same.content_hash
     assert len({job.content_hash, changed.content_hash, reseeded.content_hash}) == 3
+
+
+@pytest.mark.parametrize("setting", [{"task_ids": ["2.8"]}, {"aliases": {"2.4": {"relu": "my_relu"}}},
+                                     {"time_limit": 30.0}, {"single": "l01_matmul.py"}], ids=lambda s: next(iter(s)))
+def test_every_run_setting_is_in_the_resume_hash(setting):
+    """A result graded under other settings is graded again, not kept."""
+    files = {"l01_matmul.py": b"a"}
+    before = entries.Job("ada", "ada", dict(files), seed=1, task_ids=["1.2"], time_limit=10.0)
+    after = entries.Job("ada", "ada", dict(files), seed=1, task_ids=["1.2"], time_limit=10.0)
+    for name, value in setting.items():
+        setattr(after, name, value)
+    assert before.content_hash != after.content_hash
 
 
 # -- the formats, on records made by hand --------------------------------------------

@@ -112,6 +112,16 @@ def test_the_library_is_big_enough():
     assert set(GRADER_GAPS) | set(RANDOM_GRADER_GAPS) <= {m.name for m in MUTANTS}
 
 
+def test_every_task_with_a_rule_has_a_mutant_that_breaks_it():
+    """A task's forbidden calls emptied (or its required ones dropped) must fail some mutant:
+    one that is right in every value and breaks that task's rule."""
+    from autograder.rules import RULES
+
+    broken = {m.task for m in MUTANTS if m.check == "rules"}
+    assert not [task for task, rule in RULES.items() if (rule.forbidden or rule.required) and task not in broken], \
+        "add a '# check: rules' mutant for each of these tasks"
+
+
 @pytest.mark.parametrize("mutant", [_param(m) for m in MUTANTS])
 def test_mutant_fails_its_task_and_only_that(mutant, graded):
     result = graded(mutant.name)

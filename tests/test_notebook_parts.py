@@ -34,8 +34,14 @@ def _notebook(path: Path, sources: list[str]) -> Path:
 
 # -- which tasks -------------------------------------------------------------------
 def test_words_are_ids_or_names_and_a_bare_check_takes_what_is_defined_above(tmp_path):
-    path = _notebook(tmp_path / "l01_matmul.ipynb",
-                     ["md:# matmul", MATMUL, "%check", MATMUL, "def frobenius(a): pass", MATMUL])
+    loops = "def matmul(a, b):\n    c = torch.zeros(a.shape[0], b.shape[1])\n"
+    three = loops + "    for i in range(a.shape[0]):\n        for j in range(b.shape[1]):\n" \
+        "            for k in range(a.shape[1]): c[i, j] += a[i, k] * b[k, j]\n    return c"
+    two = loops + "    for i in range(a.shape[0]):\n        for j in range(b.shape[1]):\n" \
+        "            c[i, j] = (a[i] * b[:, j]).sum()\n    return c"
+    one = loops + "    for i in range(a.shape[0]): c[i] = (a[i].unsqueeze(-1) * b).sum(0)\n    return c"
+    path = _notebook(tmp_path / "l01_matmul.ipynb",  # the ladder's first three rungs, each checked
+                     ["md:# matmul", three, "%check", two, "def frobenius(a): pass", one])
     assert choose(path, [], upto=3) == ["1.2"]
     assert choose(path, [], upto=None) == ["1.2", "1.3", "1.4", "1.6"]
     assert choose(path, ["matmul"], upto=5) == ["1.2", "1.4"]  # the matmuls defined so far

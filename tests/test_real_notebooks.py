@@ -209,7 +209,7 @@ def course(tmp_path_factory):
     write_notebook(folder / "01_matmul.ipynb", MATMUL)
     write_notebook(folder / "02_fully_connected.ipynb", FULLY_CONNECTED)
     (folder / "notebook2script.py").write_text("import fire\ndef notebook2script(fname): pass\n")
-    return grade(folder, seed=11, task_ids=["0.1", "0.2", "1.1", "1.2", "1.4", "1.5", "2.1", "2.4",
+    return grade(folder, seed=11, task_ids=["0.1", "0.2", "1.1", "1.2", "1.4", "1.5", "1.7", "2.1", "2.4",
                                             "2.9", "2.11", "2.13"])
 
 
@@ -228,13 +228,19 @@ def test_a_failing_import_is_reported_once_and_the_cell_goes_on(course):
     assert by_id(course)["1.5"].status == PASSED  # torch was imported by the lines after it
 
 
+def test_a_ladder_rung_is_found_by_what_the_code_is_not_by_its_place(course):
+    # the 2nd `def matmul` is an einsum: graded as 1.7, and 1.4 says where both definitions went
+    message = by_id(course)["1.4"].message
+    assert "two loops" in message and "cell 5 is Task 1.2" in message and "cell 7 is Task 1.7" in message, message
+
+
 def test_the_first_relu_is_the_task_not_the_what_if(course):
     assert by_id(course)["2.4"].status == PASSED, by_id(course)["2.4"].message
 
 
 @pytest.mark.parametrize("task_id, words", [
     ("1.2", "torch.zeros(ar, bc)"),  # the result allocated as torch.zeros(ac, bc)
-    ("1.4", "return"),  # an einsum matmul without return (the 2nd def matmul here)
+    ("1.7", "return"),  # an einsum matmul without return (the 2nd def matmul here: einsum is 1.7)
     ("2.9", "divides by n"),  # mse_grad without the / n
     ("2.11", "transpose"),  # einsum weight gradient with its subscripts swapped
     ("2.13", "shifted ReLU"),
@@ -244,6 +250,34 @@ def test_students_real_bugs_fail_naming_the_bug(course, task_id, words):
     assert task.status == "failed", task.message
     assert words in task.message, task.message
     assert "Hint:" in task.message
+
+
+# --- exp.nb_XX is what the student exported, never the kit's answer -------------------------
+
+# Notebook 01 exports a wrong matmul and fixes it later in a cell it does not export; notebook
+# 02 imports the export, as the course does, and builds lin on it. Python would give lin the
+# exported, wrong matmul: so must the grader (the kit's answer, or the notebook's later fix,
+# would pass lin).
+OWN_EXPORT = [
+    "#export\nimport torch\n\ndef matmul(a, b):\n    return a @ b + 1",
+    "# tried later, not exported\ndef matmul(a, b):\n    return a @ b",
+]
+USES_EXPORT = ["#export\nfrom exp.nb_01 import *", "def lin(x, w, b):\n    return matmul(x, w) + b"]
+
+
+@pytest.fixture(scope="module")
+def own_export(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("own-export")
+    write_notebook(folder / "01_matmul.ipynb", OWN_EXPORT)
+    write_notebook(folder / "02_fully_connected.ipynb", USES_EXPORT)
+    return grade(folder, seed=5, task_ids=["2.5"])
+
+
+def test_exp_imports_are_the_students_export_even_where_the_kit_answers_otherwise(own_export):
+    task = by_id(own_export)["2.5"]
+    assert task.status == "failed" and task.checks[-1].name == "values", task.message
+    assert task.location == "02_fully_connected.ipynb, cell 2", task.location
+    assert not [note for note in own_export.notes if "exp.nb_01" in note], own_export.notes  # the import worked
 
 
 # --- any file name, a module of one's own, renamed functions, aliases ----------------------
@@ -262,11 +296,17 @@ def test_a_file_of_any_name_with_a_module_of_its_own(tmp_path):
     path.write_text(MY_MATMUL)
     result = by_id(grade(path, seed=3, task_ids=["0.2", "1.2"]))
     assert result["0.2"].status == PASSED, result["0.2"].message  # `test` from my_testing.py
-    message = result["1.2"].message
-    assert "three_loop_matmul" in message and "--alias 1.2=three_loop_matmul" in message, message
-    aliased = by_id(grade(path, seed=3, task_ids=["1.2"], aliases=parse_aliases(["1.2=three_loop_matmul"])))
+    # a name with `matmul` in it is found by what it does, and says so
+    assert result["1.2"].status == PASSED, result["1.2"].message
+    assert "graded `three_loop_matmul` (my_matmul.py, line 6) as Task 1.2, by what it does: three loops" \
+        in result["1.2"].message
+    # a name that is not: the message points at it and at the alias, and the alias grades it
+    path.write_text(MY_MATMUL.replace("three_loop_matmul", "mat_product"))
+    message = by_id(grade(path, seed=3, task_ids=["1.2"]))["1.2"].message
+    assert "mat_product" in message and "--alias 1.2=mat_product" in message, message
+    aliased = by_id(grade(path, seed=3, task_ids=["1.2"], aliases=parse_aliases(["1.2=mat_product"])))
     assert aliased["1.2"].status == PASSED, aliased["1.2"].message
-    assert "three_loop_matmul" in aliased["1.2"].location or aliased["1.2"].location == "my_matmul.py, line 6"
+    assert aliased["1.2"].location == "my_matmul.py, line 6"
 
 
 def test_aliases_come_from_the_command_line_and_a_config_file(tmp_path):

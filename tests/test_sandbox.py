@@ -295,11 +295,16 @@ own = os.path.join(os.environ["TMPDIR"], "mine")
 open(own, "w").write("x")
 say(open(own).read())
 """
-    values, verdict = run(scratch, code, landlock_alone())
-    assert values[:4] == [13] * 4, values
-    assert values[4] == "x", verdict
-    assert not next_to.exists() and not Path(f"/var/tmp/planted-{os.getpid()}").exists()
-    assert not (sandbox.PACKAGE_DIR / "planted.py").exists() and not Path(scratch, "planted-in-scratch").exists()
+    outside = [Path(f"/var/tmp/planted-{os.getpid()}"), sandbox.PACKAGE_DIR / "planted.py"]
+    try:
+        values, verdict = run(scratch, code, landlock_alone())
+        assert values[:4] == [13] * 4, values
+        assert values[4] == "x", verdict
+        assert not next_to.exists() and not any(path.exists() for path in outside)
+        assert not Path(scratch, "planted-in-scratch").exists()
+    finally:  # a failing run must not leave its files in the package or /var/tmp
+        for path in outside:
+            path.unlink(missing_ok=True)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the grader is not root")

@@ -9,8 +9,11 @@ fork, children start cold and say why.
 """
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -29,6 +32,7 @@ def needs(*names: str):
     return pytest.mark.skipif(bool(off), reason="; ".join(off) or "on")
 
 
+ROOT = Path(__file__).resolve().parents[1]
 warm_only = pytest.mark.skipif(not LAYERS.warm, reason=f"warm start: {WHY.get('warm start', 'off')}")
 
 
@@ -118,6 +122,84 @@ def test_a_forked_child_has_no_privileges_and_no_network(child):
         assert status[2:] == ["1", "2"] and inet == "PermissionError" and unshare == 1  # EPERM
     if LAYERS.users:
         assert uid in [user[1] for user in LAYERS.users]
+
+
+def doctor_says() -> dict[str, list[str]]:
+    """``autograder doctor``'s ``contained:`` line as {what: [layers]} ([] when NOT contained)."""
+    done = subprocess.run([sys.executable, "-m", "autograder", "doctor"], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("contained: ")]
+    said = {}
+    for part in line[len("contained: "):].split("; "):
+        what, _, by = part.partition(" by ")
+        said[what.split(" NOT ")[0]] = by.split(", ") if by else []
+    assert set(said) == {"files", "network", "signals"}, line
+    return said
+
+
+@pytest.fixture
+def planted():
+    """Paths a test's child tries to write outside its sandbox: removed whatever happens."""
+    token = secrets.token_hex(4)
+    paths = [Path(f"/var/tmp/planted-{token}"), sandbox.PACKAGE_DIR / f"planted_{token}.py"]
+    yield paths
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+@warm_only
+def test_a_warm_child_is_contained_as_the_doctor_says(child, planted):
+    """What ``autograder doctor`` promises, probed in a child forked from the warm server (the
+    path every grade takes): the answer key and the checkout unreadable, nothing written
+    outside its own /tmp, no IP socket, no signal to the grader. Where Landlock alone is
+    said to contain files (no bubblewrap), a file every uid may read and no mount view hides
+    is refused with Landlock's EACCES."""
+    said = doctor_says()
+    # the answer key and the checkout (a mount view may hide them too); /etc/passwd is
+    # readable by any uid and in no view's way: only Landlock's allow-list keeps it out
+    reads = [str(ROOT / "solutions" / "l01_matmul.py"), str(ROOT / "README.md"), "/etc/passwd"]
+    files, inet, signal_grader = probe(child, f"""
+        import os, socket
+        files = []  # [path, what happened]: plain data crosses back, a dict does not
+        for path in {reads!r}:
+            try:
+                open(path, "rb").read(1)
+                files.append([path, "read"])
+            except OSError as exc:
+                files.append([path, exc.errno])
+        for path in {[str(p) for p in planted]!r}:
+            try:
+                open(path, "w").close()
+                files.append([path, "wrote"])
+            except OSError as exc:
+                files.append([path, exc.errno])
+        try:
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+            inet = "made"
+        except OSError as exc:
+            inet = exc.errno
+        try:
+            os.kill({os.getpid()}, 0)
+            signalled = "signalled"
+        except OSError as exc:
+            signalled = exc.errno
+        open("/tmp/own", "w").write("x")  # its own /tmp stays writable
+        return [files, inet, signalled]
+    """)
+    assert child.forked is not None, child.cold_reason
+    files = dict(files)
+    if said["files"]:
+        assert not [p for p, got in files.items() if got in ("read", "wrote")], (said, files)
+        assert not any(path.exists() for path in planted), files
+        if "bubblewrap" not in said["files"]:  # Landlock's own answer, not a missing path
+            assert files["/etc/passwd"] == errno.EACCES, files
+    else:
+        assert LAYERS.mode != "required"
+    if said["network"]:
+        assert inet != "made", said
+    if said["signals"]:
+        assert signal_grader != "signalled", said
 
 
 @warm_only

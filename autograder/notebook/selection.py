@@ -41,11 +41,12 @@ def choose(path: Path, words: list[str], upto: int | None) -> list[str]:
 
 
 def _tasks_and_cells(path: Path) -> tuple[set[str], dict[str, str]]:
-    """The tasks ``path`` can hold, and where (``"cell 7"``) each one it defines is completed."""
+    """The tasks ``path`` can hold, and where (``"cell 7"``) each one it defines is completed
+    (in the notebook itself, or in any of a folder's: the kernel's cells written as lessons)."""
     loaded = submission.load(path)  # one stream of cells, tasks located across it
     return ({t.id for t in loaded.tasks},
             {task: loaded.files[found.file_index].cells[found.cell_index].where
-             for task, found in loaded.found.items() if found.file_index == 0})
+             for task, found in loaded.found.items() if found.file_index == 0 or path.is_dir()})
 
 
 def _above(where: str, upto: int) -> bool:

@@ -113,7 +113,9 @@ def _copy_neighbours(real: Path, folder: Path) -> None:
 
 def from_history(executions: Executions, words: list[str], why: str, folder: Path) -> Snapshot:
     """The cells this kernel ran, as a notebook named for each lesson they (or ``words``) touch."""
-    sources = [e.source for e in executions.cells if not _only_magics(e.source)]
+    last_run = {e.cell_id: e for e in executions.cells if e.cell_id}
+    sources = [e.source for e in executions.cells if not _only_magics(e.source)
+               and (not e.cell_id or last_run[e.cell_id] is e)]  # a cell run again: only as it ran last
     if not sources:
         raise LookupError(NO_HISTORY.format(why=why))
     lessons = _lessons(sources, words)
