@@ -39,8 +39,9 @@ def grade(args) -> int:
     A class (a folder with one entry per student: a folder, a notebook, a .py, a .zip,
     or nbgrader's submitted/<student>/<assignment>/): grade every student in --jobs
     processes and write OUT/gradebook.csv, OUT/report.html and, per student,
-    results.json (Gradescope), feedback.md, feedback.html and junit.xml. A run started
-    again keeps every result whose submission did not change.
+    results.json (Gradescope), feedback.md, feedback.html and junit.xml under
+    OUT/students/. Every entry is in the gradebook, graded or with why not. A run started
+    again keeps every result whose submission did not change; one run at a time per OUT.
     The hidden checks run too, each a row of its own (`autograder check` only counts them).
     Example: autograder grade submissions/alice --json results/alice.json
     Example: autograder grade examples/class --out results --jobs 2
@@ -66,13 +67,21 @@ def _grade_class(args) -> int:
         raise ValueError("--json and --pass-score grade one submission; a class run (--out) writes OUT/")
     from autograder.locate import config_tasks
 
-    report = grade_class(args.path, out=args.out, jobs=args.jobs, seed=args.seed,
-                         task_ids=args.task or config_tasks(args.path), aliases=_aliases(args),
-                         executor=args.executor, scheduler=args.scheduler, time_limit=_time_limit(args))
+    from autograder.classroom.run import RunInterrupted
+
+    try:
+        report = grade_class(args.path, out=args.out, jobs=args.jobs, seed=args.seed,
+                             task_ids=args.task or config_tasks(args.path), aliases=_aliases(args),
+                             executor=args.executor, scheduler=args.scheduler, time_limit=_time_limit(args))
+    except (KeyboardInterrupt, RunInterrupted) as exc:
+        print(f"autograder grade: stopped ({exc or 'Ctrl-C'}); every student written so far is kept: "
+              f"run the same command again to resume", file=sys.stderr)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 143
     console = Console(stderr=True)
     for record in report.ungraded:
-        console.print(f"not graded: {record.student}: {record.error}", markup=False, highlight=False, soft_wrap=True)
-    print(f"{len(report.graded)} of {len(report.records)} students graded; gradebook: {args.out / 'gradebook.csv'}")
+        console.print(f"not graded: {record.name} ({record.source}): {record.error}", markup=False,
+                      highlight=False, soft_wrap=True)
+    print(f"{len(report.graded)} of {len(report.records)} entries graded; gradebook: {args.out / 'gradebook.csv'}")
     print(f"report: {args.out / 'report.html'}")
     return 0 if not report.ungraded else 1
 

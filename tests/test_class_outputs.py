@@ -43,8 +43,9 @@ def test_every_kind_of_entry_is_one_student(tmp_path):
     (tmp_path / ".hidden").mkdir()
     (tmp_path / "results").mkdir()  # the run's own output, inside the class folder
     found = entries.find_entries(tmp_path, exclude=tmp_path / "results")
-    assert [e.student for e in found] == ["ada", "bo", "cy", "di"]
+    assert [e.student for e in found] == ["ada", "bo", "cy", "di", "notes.txt"]  # every entry, .hidden aside
     jobs = {e.student: entries.read_job(e) for e in found}
+    assert "not a submission" in jobs.pop("notes.txt").problem
     assert set(jobs["ada"].files) == {"l01_matmul.py"}  # checkpoints are not the submission
     assert jobs["bo"].single == "bo.ipynb" and jobs["cy"].single == "cy.py"
     assert set(jobs["di"].files) == {"l01_matmul.py", "sub/notes.txt"}  # the zip's folder is stripped
@@ -70,14 +71,16 @@ def test_nbgrader_student_names_are_cleaned_as_every_other_entry_is(tmp_path):
     """A student's folder in OUT is named from the entry: the same cleaning for every layout."""
     names = ["ada lovelace", "bo;rm -rf", "-cy"]
     for name in names:
-        folder = tmp_path / "submitted" / name / "ps1"
+        folder = tmp_path / "course" / "submitted" / name / "ps1"
         folder.mkdir(parents=True)
         (folder / "01_matmul.ipynb").write_text("{}")
         (tmp_path / "plain" / name).mkdir(parents=True)
         (tmp_path / "plain" / name / "01_matmul.ipynb").write_text("{}")
-    nbgrader = [e.student for e in entries.find_entries(tmp_path)]
+    nbgrader = [e.student for e in entries.find_entries(tmp_path / "course")]
     assert nbgrader == [e.student for e in entries.find_entries(tmp_path / "plain")]
-    assert nbgrader == sorted(entries.safe_name(name) for name in names) and "ada lovelace" not in nbgrader
+    assert sorted(e.name for e in entries.find_entries(tmp_path / "course")) == sorted(names)  # as handed in
+    assert all(any(folder.startswith(entries.safe_name(name)) for name in names) for folder in nbgrader)
+    assert not any(" " in folder or ";" in folder or "/" in folder for folder in nbgrader)
 
 
 @pytest.mark.parametrize("member", ["../escape.py", "/etc/cron.d/x.py", "a/../../escape.py", "C:/x.py"])
@@ -87,9 +90,11 @@ def test_a_zip_member_outside_the_submission_makes_it_ungraded(tmp_path, member)
     assert job.files == {} and "outside the submission" in job.problem and repr(member) in job.problem
 
 
-def test_a_symlink_in_a_zip_is_refused(tmp_path):
+def test_a_symlink_in_a_zip_is_not_read_and_says_so(tmp_path):
     _zip(tmp_path / "eve.zip", {"l01_matmul.py": LESSON.encode()}, symlink="link.py")
-    assert "outside the submission" in entries.read_job(entries.find_entries(tmp_path)[0]).problem
+    job = entries.read_job(entries.find_entries(tmp_path)[0])
+    assert set(job.files) == {"l01_matmul.py"} and not job.problem
+    assert job.notes == ["the zip member 'link.py' is a symbolic link: not read (a submission holds files only)"]
 
 
 def test_a_zip_bomb_is_stopped_by_the_size_cap(tmp_path, monkeypatch):
@@ -167,10 +172,23 @@ def report():
 
 def test_gradebook_has_one_row_per_student_and_one_column_per_task(report):
     rows = list(csv.reader(io.StringIO(gradebook.render(report))))
-    assert rows[0] == ["student", "score", "max_score", "1.6", "2.8", "2.11"]
-    assert rows[1] == ["ada", "3", "3", "1", "1", "1"]
-    assert rows[2] == ["bo", "1", "3", "0", "0", "1"]
-    assert rows[4] == ["dee", "", "", "", "", ""]  # not graded: no score to upload by mistake
+    assert rows[0] == ["student", "score", "max_score", "1.6", "2.8", "2.11", "entry", "folder", "not_graded"]
+    assert rows[1] == ["ada", "3", "3", "1", "1", "1", "ada", "students/ada", ""]
+    assert rows[2] == ["bo", "1", "3", "0", "0", "1", "bo", "students/bo", ""]
+    # not graded: no score to upload by mistake, and why
+    assert rows[4] == ["dee", "", "", "", "", "", "dee.zip", "students/dee", report.records[3].error]
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_a_name_a_spreadsheet_would_evaluate_is_written_as_text(name):
+    """OWASP's advice for CSV injection: a leading ' makes the cell text."""
+    record = StudentRecord("x", name + ".zip", "h", 1, None, error=name + ": not a readable zip", name=name)
+    rows = list(csv.reader(io.StringIO(gradebook.render(ClassReport(1, [record])), newline="")))
+    student, entry, reason = rows[1][0], rows[1][-3], rows[1][-1]
+    assert student == "'" + name and entry == "'" + name + ".zip"
+    assert reason.startswith("'") or not reason.startswith(gradebook.FORMULA_STARTS)
+    harmless = StudentRecord("y", "y", "h", 1, None, error="e", name="a=b")
+    assert list(csv.reader(io.StringIO(gradebook.render(ClassReport(1, [harmless])))))[1][0] == "a=b"
 
 
 def test_gradescope_results_follow_the_schema(report):
@@ -269,7 +287,7 @@ def test_progress_shows_count_rate_and_time_left_or_plain_lines(report, terminal
         progress.advance(record)
     progress.close()
     text = stream.getvalue()
-    assert "1 of 4 students already graded" in text
+    assert "1 of 4 entries already graded" in text
     if terminal:
         assert "4/4" in text and "/min" in text and "ETA" in text
     else:

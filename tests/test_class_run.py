@@ -84,17 +84,18 @@ def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
         folder = os.path.relpath(class_dir / student) + os.sep  # alone, messages name the file by its path
         assert [t.message for t in records[student].result.tasks] == [t.message.replace(folder, "") for t in alone.tasks]
     for student in records:
-        assert {p.name for p in (out / student).iterdir()} == STUDENT_FILES
-    assert {p.name for p in out.iterdir()} == {"ada", "bo", "cy", "dee", "class.json", "gradebook.csv", "report.html"}
+        assert {p.name for p in (out / "students" / student).iterdir()} == STUDENT_FILES
+    assert {p.name for p in out.iterdir()} == {"students", "class.json", "gradebook.csv", "report.html"}
+    assert {p.name for p in (out / "students").iterdir()} == {"ada", "bo", "cy", "dee"}
     gradebook = (out / "gradebook.csv").read_text().splitlines()
-    assert gradebook[0] == "student,score,max_score," + ",".join(TASKS)
-    assert gradebook[2] == f"bo,{3 + hidden_points:g},{4 + hidden_points:g},1,1,0,1"
+    assert gradebook[0] == "student,score,max_score," + ",".join(TASKS) + ",entry,folder,not_graded"
+    assert gradebook[2] == f"bo,{3 + hidden_points:g},{4 + hidden_points:g},1,1,0,1,bo,students/bo,"
 
-    stamps = {s: (out / s / "grade.json").stat().st_mtime_ns for s in records}
+    stamps = {s: (out / "students" / s / "grade.json").stat().st_mtime_ns for s in records}
     again = Quiet()
     grade_class(class_dir, out=out, jobs=2, task_ids=TASKS, progress=again)  # the class seed is kept
     assert again.graded == [] and again.kept == 4
-    assert stamps == {s: (out / s / "grade.json").stat().st_mtime_ns for s in records}
+    assert stamps == {s: (out / "students" / s / "grade.json").stat().st_mtime_ns for s in records}
 
     fixed = class_dir / "bo" / "l02_fully_connected.py"
     original = fixed.read_text()
@@ -106,7 +107,8 @@ def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
         fixed.write_text(original)
     assert changed.graded == ["bo"] and changed.kept == 3
     assert {r.student: r.result.score for r in report.graded}["bo"] == 4 + hidden_points
-    assert (out / "gradebook.csv").read_text().splitlines()[2] == f"bo,{4 + hidden_points:g},{4 + hidden_points:g},1,1,1,1"
+    assert (out / "gradebook.csv").read_text().splitlines()[2] == \
+        f"bo,{4 + hidden_points:g},{4 + hidden_points:g},1,1,1,1,bo,students/bo,"
 
 
 def test_a_killed_run_restarted_ends_whole(class_dir, tmp_path):
@@ -118,28 +120,28 @@ def test_a_killed_run_restarted_ends_whole(class_dir, tmp_path):
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                start_new_session=True)
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and len(list(out.glob("*/grade.json"))) < 2:  # dee is written at once
+    while time.monotonic() < deadline and len(list(out.glob("students/*/grade.json"))) < 2:  # dee is written at once
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    first = {p.parent.name: p.read_text() for p in out.glob("*/grade.json")}
+    first = {p.parent.name: p.read_text() for p in out.glob("students/*/grade.json")}
     assert 2 <= len(first) < 4, "the run was killed too late to test a restart"
     assert not (out / "report.html").exists()
 
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 1, completed.stderr  # dee is ungraded
-    assert f"4 of 4 students" not in completed.stdout and "report: " in completed.stdout
-    assert f"{len(first)} of 4 students already graded" in completed.stderr
+    assert "4 of 4 entries" not in completed.stdout and "report: " in completed.stdout
+    assert f"{len(first)} of 4 entries already graded" in completed.stderr
     for student, text in first.items():  # kept as written, not graded twice
-        assert (out / student / "grade.json").read_text() == text
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no half-written leftovers
+        assert (out / "students" / student / "grade.json").read_text() == text
+    assert not [p for p in [*out.iterdir(), *(out / "students").iterdir()] if p.name.startswith(".")]  # no leftovers
     rows = (out / "gradebook.csv").read_text().splitlines()[1:]
     assert sorted(row.split(",")[0] for row in rows) == ["ada", "bo", "cy", "dee"]
     from autograder.checks import HIDDEN
 
     hidden_points = sum(extra.points for task in TASKS for extra in HIDDEN.get(task, ()))
     for student in ("ada", "bo", "cy"):  # the class run is instructor grading: hidden checks count
-        assert json.loads((out / student / "grade.json").read_text())["result"]["max_score"] == 4 + hidden_points
+        assert json.loads((out / "students" / student / "grade.json").read_text())["result"]["max_score"] == 4 + hidden_points
 
 
 def test_the_dask_executor_gives_the_same_results(class_dir, tmp_path):

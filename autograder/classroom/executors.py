@@ -6,11 +6,18 @@ time and keep what they started between submissions (the reference's child, spar
 servers). A pool process that dies takes the submissions it was grading with it: they are
 graded again in a fresh pool, and a submission that kills its grader twice is recorded
 as ungraded. No scheduler is written here: Dask distributed places work across machines.
+
+No worker outlives the run: each asks the kernel for SIGKILL when the run's process dies
+(``PR_SET_PDEATHSIG``, however it dies, ``kill -9`` too), and a run that stops early
+(Ctrl-C, SIGTERM, an error) kills its workers before it returns. A worker's fork servers
+and children end in turn when their worker dies (``sandbox``).
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator
@@ -28,8 +35,25 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _start_worker() -> None:
-    import autograder.grading  # noqa: F401 - torch and the checks, once per worker
+_PR_SET_PDEATHSIG = 1
+
+
+def _start_worker(run_pid: int) -> None:
+    """In each pool process: die with the run, then import torch and the checks once."""
+    if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0 \
+            and os.getppid() != run_pid:  # the run died before the request was made
+        os._exit(1)
+    import autograder.grading  # noqa: F401
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's processes now (their fork servers and children end with them)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            process.kill()
+        except (OSError, ValueError):
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 class LocalPool:
@@ -44,7 +68,9 @@ class LocalPool:
         while pending:
             context = multiprocessing.get_context("spawn")
             broken = ""
-            with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_worker) as pool:
+            pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_start_worker,
+                                       initargs=(os.getpid(),))
+            try:
                 futures = {pool.submit(grade_job, job): job for job in pending.values()}
                 while futures:
                     done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -60,12 +86,17 @@ class LocalPool:
                         yield record
                     if broken:
                         break
-                if broken:
-                    pool.shutdown(wait=False, cancel_futures=True)
+            except BaseException:  # interrupted, or the caller stopped reading: no worker outlives it
+                _stop(pool)
+                raise
+            if broken:
+                _stop(pool)
+            else:
+                pool.shutdown(wait=True)
             for student in [s for s in pending if attempts[s] >= ATTEMPTS]:
                 job = pending.pop(student)
                 yield StudentRecord(student=job.student, source=job.source, content_hash=job.content_hash,
-                                    seed=job.seed, error=GRADER_DIED.format(reason=broken)).to_json()
+                                    seed=job.seed, error=GRADER_DIED.format(reason=broken), name=job.name).to_json()
 
 
 class DaskCluster:
@@ -91,6 +122,6 @@ class DaskCluster:
                     yield future.result()
                 except Exception as exc:  # noqa: BLE001 - a lost worker: that student is ungraded
                     yield StudentRecord(student=job.student, source=job.source, content_hash=job.content_hash,
-                                        seed=job.seed, error=GRADER_DIED.format(reason=exc)).to_json()
+                                        seed=job.seed, error=GRADER_DIED.format(reason=exc), name=job.name).to_json()
         finally:
             self.client.close()

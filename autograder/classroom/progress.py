@@ -25,9 +25,9 @@ class _RateColumn(ProgressColumn):
 
 def describe(record: StudentRecord) -> str:
     if not record.graded:
-        return f"{record.student}: not graded ({record.error})"
+        return f"{record.name}: not graded ({record.error})"
     result = record.result
-    return f"{record.student}: {result.score:g}/{result.max_score:g} ({record.seconds.get('total', 0):.1f} s)"
+    return f"{record.name}: {result.score:g}/{result.max_score:g} ({record.seconds.get('total', 0):.1f} s)"
 
 
 class ClassProgress:
@@ -44,7 +44,7 @@ class ClassProgress:
     def start(self, total: int, kept: int) -> None:
         self.total, self.done, self.started = total, kept, time.monotonic()
         if kept:
-            self.console.print(f"{kept} of {total} students already graded and unchanged: kept", highlight=False)
+            self.console.print(f"{kept} of {total} entries already graded and unchanged: kept", highlight=False)
         if self.console.is_terminal:
             self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), _RateColumn(self),
                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),

@@ -50,6 +50,10 @@ class StudentRecord:
     result: SubmissionResult | None = None
     error: str = ""  # the student could not be graded: why
     seconds: dict[str, float] = field(default_factory=dict)  # per phase (PHASES), and "total"
+    name: str = ""  # the student's name as handed in (``student`` is their folder in the results)
+
+    def __post_init__(self):
+        self.name = self.name or self.student
 
     @property
     def graded(self) -> bool:
@@ -61,7 +65,7 @@ class StudentRecord:
         return next((t for t in self.result.tasks if t.id == task_id), None)
 
     def to_json(self) -> dict:
-        data = {"student": self.student, "source": self.source, "content_hash": self.content_hash,
+        data = {"student": self.student, "name": self.name, "source": self.source, "content_hash": self.content_hash,
                 "seed": self.seed, "error": self.error, "seconds": self.seconds, "result": None}
         if self.result is not None:
             data["result"] = {"score": self.result.score, "max_score": self.result.max_score,
@@ -85,7 +89,7 @@ class StudentRecord:
             result.hidden = [task_from_json(t) for t in stored.get("hidden", [])]
         return cls(student=data["student"], source=data.get("source", ""),
                    content_hash=data.get("content_hash", ""), seed=data.get("seed", 0), result=result,
-                   error=data.get("error", ""), seconds=dict(data.get("seconds", {})))
+                   error=data.get("error", ""), seconds=dict(data.get("seconds", {})), name=data.get("name", ""))
 
 
 @dataclass

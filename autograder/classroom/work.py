@@ -22,7 +22,7 @@ GRADER_FAILED = "the grader failed on this submission ({reason}); grade it alone
 def grade_job(job: Job) -> dict:
     """The student's record, as JSON data (the same on every executor)."""
     record = StudentRecord(student=job.student, source=job.source, content_hash=job.content_hash,
-                           seed=job.seed, error=job.problem)
+                           seed=job.seed, error=job.problem, name=job.name)
     if job.problem:
         return record.to_json()
     from autograder.submission import SubmissionError
@@ -34,16 +34,18 @@ def grade_job(job: Job) -> dict:
             write_files(root, job.files)
             target = root / job.single if job.single else root
             record.result, record.seconds = _grade_timed(target, job)
-            _relative_to(record, root)
+            record.result.path = record.source
+            record.result.notes = [*job.notes, *getattr(record.result, "notes", [])]
         except SubmissionError as exc:
-            record.result, record.error = None, f"{job.source}: {_clean(str(exc), root)}"
+            record.result, record.error = None, f"{job.source}: {exc}"
         except Exception as exc:  # noqa: BLE001 - a grader bug on one submission is that student's
             last = traceback.extract_tb(exc.__traceback__)[-1:]
             where = f" at {Path(last[0].filename).name}:{last[0].lineno}" if last else ""
             record.result = None
             record.error = GRADER_FAILED.format(reason=f"{type(exc).__name__}: {exc}{where}")
-    record.seconds["total"] = round(time.perf_counter() - started, 3)
-    return record.to_json()
+        data = as_handed_in(record.to_json(), root, job.source)
+    data["seconds"]["total"] = round(time.perf_counter() - started, 3)
+    return data
 
 
 def write_files(root: Path, files: dict[str, bytes]) -> None:
@@ -76,17 +78,20 @@ def _grade_timed(target: Path, job: Job):
     return result, {phase: round(value, 3) for phase, value in seconds.items()}
 
 
-def _clean(text: str, root: Path) -> str:
-    for prefix in sorted({str(root) + os.sep, os.path.relpath(root) + os.sep, str(root)}, key=len, reverse=True):
-        text = text.replace(prefix, "")
+def as_handed_in(data, root: Path, source: str):
+    """Every text in the record names the student's files as handed in ("l01_matmul.py", or
+    the entry "alice.zip" for the whole submission), never the worker's folder."""
+    if isinstance(data, str):
+        return _clean(data, root, source)
+    if isinstance(data, list):
+        return [as_handed_in(item, root, source) for item in data]
+    if isinstance(data, dict):
+        return {key: as_handed_in(value, root, source) for key, value in data.items()}
+    return data
+
+
+def _clean(text: str, root: Path, source: str) -> str:
+    forms = {str(root), os.path.realpath(root), os.path.relpath(root)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form + os.sep, "").replace(form, source)
     return text
-
-
-def _relative_to(record: StudentRecord, root: Path) -> None:
-    """Messages name the student's own files ("l01_matmul.py"), not the worker's folder."""
-    record.result.path = record.source
-    record.result.flags = [_clean(flag, root) for flag in record.result.flags]
-    if getattr(record.result, "notes", None):
-        record.result.notes = [_clean(note, root) for note in record.result.notes]
-    for task in record.result.tasks:
-        task.message = _clean(task.message, root)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from urllib.parse import quote
 from collections import defaultdict
 
 from autograder.classroom.record import ClassReport, StudentRecord, location
@@ -43,7 +44,7 @@ def common_failures(report: ClassReport) -> dict[str, list[tuple[str, list[str]]
     for record in report.graded:
         for task in record.result.tasks:
             if task.status != PASSED:
-                grouped[task.id][failure_pattern(task.message)].append(record.student)
+                grouped[task.id][failure_pattern(task.message)].append(record.name)
     return {task_id: sorted(grouped[task_id].items(), key=lambda item: (-len(item[1]), item[0]))
             for task_id in report.task_ids() if task_id in grouped}
 
@@ -56,13 +57,13 @@ def _image(png: bytes | None, alternative: str) -> str:
 
 
 def _link(record: StudentRecord) -> str:
-    name = html.escape(record.student)
-    return f'<a href="{name}/{feedback.HTML}">{name}</a>'
+    href = quote(f"students/{record.student}/{feedback.HTML}")
+    return f'<a href="{html.escape(href)}">{html.escape(record.name)}</a>'
 
 
 def _scores_table(report: ClassReport) -> list[str]:
     rows = ["<table class=\"grid\"><tr><th>Student</th><th>Score</th><th>Passed</th><th>Seconds</th></tr>"]
-    for record in sorted(report.records, key=lambda r: r.student):
+    for record in sorted(report.records, key=lambda r: (r.name, r.student)):
         if record.graded:
             result = record.result
             passed = sum(t.status == PASSED for t in result.tasks)
@@ -122,7 +123,7 @@ def render(report: ClassReport, speed_limits: dict[str, float] | None = None) ->
     scores = sorted(r.result.score for r in graded)
     top = max((r.result.max_score for r in graded), default=0)
     median = scores[len(scores) // 2] if scores else 0
-    summary = (f"{len(report.records)} students, {len(graded)} graded, {len(report.ungraded)} not graded. "
+    summary = (f"{len(report.records)} entries, {len(graded)} graded, {len(report.ungraded)} not graded. "
                f"Median score {median:g}/{top:g}. Class seed {report.class_seed}.")
     body = ["<h1>Class report</h1>", f"<p>{html.escape(summary)}</p>"]
     if graded:

@@ -48,7 +48,7 @@ def _cell(text: str) -> str:
 
 
 def markdown(record: StudentRecord) -> str:
-    lines = [f"# Feedback for {record.student}", ""]
+    lines = [f"# Feedback for {record.name}", ""]
     if not record.graded:
         return "\n".join(lines + [UNGRADED.format(error=record.error), ""])
     headers = _headers(record)
@@ -81,9 +81,9 @@ def page(title: str, body: list[str], style: str = _STYLE) -> str:
 
 def render_html(record: StudentRecord) -> str:
     escape = html.escape
-    body = [f"<h1>Feedback for {escape(record.student)}</h1>"]
+    body = [f"<h1>Feedback for {escape(record.name)}</h1>"]
     if not record.graded:
-        return page(f"Feedback: {record.student}", body + [f"<p>{escape(UNGRADED.format(error=record.error))}</p>"])
+        return page(f"Feedback: {record.name}", body + [f"<p>{escape(UNGRADED.format(error=record.error))}</p>"])
     body.append(f"<p><strong>{escape(_summary(record))}</strong></p>")
     body.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in _headers(record)) + "</tr>")
     for task, row in zip(record.result.tasks, _rows(record)):
@@ -101,4 +101,4 @@ def render_html(record: StudentRecord) -> str:
     if notes:
         body.append("<ul>" + "".join(f"<li>Note: {escape(note)}</li>" for note in notes) + "</ul>")
     body.append(f'<p class="small">{escape(SEED.format(seed=record.seed))}</p>')
-    return page(f"Feedback: {record.student}", body)
+    return page(f"Feedback: {record.name}", body)

@@ -16,7 +16,7 @@ def results(record: StudentRecord) -> dict:
     """The same ``results.json`` as the Gradescope release writes, with the class's data."""
     from autograder.releases.gradescope import results_json
 
-    extra = {"student": record.student, "seed": record.seed, "content_hash": record.content_hash}
+    extra = {"student": record.name, "folder": record.student, "seed": record.seed, "content_hash": record.content_hash}
     if not record.graded:
         return {"score": 0, "output": UNGRADED.format(error=record.error), "visibility": VISIBILITY,
                 "tests": [], "extra_data": extra}

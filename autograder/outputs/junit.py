@@ -12,7 +12,7 @@ FILENAME = "junit.xml"
 
 
 def _suite(record: StudentRecord) -> ElementTree.Element:
-    suite = ElementTree.Element("testsuite", name=record.student)
+    suite = ElementTree.Element("testsuite", name=record.name)
     tasks = record.result.tasks if record.graded else []
     if not record.graded:
         case = ElementTree.SubElement(suite, "testcase", classname=f"autograder.{record.student}", name="grading")
@@ -35,7 +35,7 @@ def _suite(record: StudentRecord) -> ElementTree.Element:
 
 
 def render(record: StudentRecord) -> str:
-    root = ElementTree.Element("testsuites", name=f"autograder: {record.student}")
+    root = ElementTree.Element("testsuites", name=f"autograder: {record.name}")
     root.append(_suite(record))
     ElementTree.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"

@@ -92,8 +92,12 @@ class Box:
             raise SandboxError("a fork server needs namespaces for its children (bubblewrap or unshare(2))")
         common = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                       cwd=self.scratch, start_new_session=True)
+        # it dies with the grader: a fork server on SIGTERM kills its children first
+        parent_death = signal.SIGTERM if fork_server else signal.SIGKILL
         if not layers.active:
-            return subprocess.Popen(argv, pass_fds=pass_fds, env=env, **common)
+            preexec = processes.preexec(parent_death=parent_death)
+            return _spawner.run(lambda: subprocess.Popen(argv, pass_fds=pass_fds, env=env, preexec_fn=preexec,
+                                                         **common))
         opened: list[int] = []
         try:
             cgroup_fds = self._make_cgroups() if layers.cgroups else []
@@ -125,7 +129,8 @@ class Box:
                 load_seccomp = seccomp.loader(layers.seccomp)
             preexec = processes.preexec(cgroup_fds, view, self.user[1:] if self.user else None,
                                         self._rlimits() if layers.rlimits else (), load_seccomp, restrict,
-                                        drop_capabilities=layers.root and not self.user and not layers.bwrap)
+                                        drop_capabilities=layers.root and not self.user and not layers.bwrap,
+                                        parent_death=parent_death)
             return _spawner.run(lambda: subprocess.Popen(argv, pass_fds=pass_fds, env=env,
                                                          preexec_fn=preexec, **common))
         finally:

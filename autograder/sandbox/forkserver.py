@@ -254,8 +254,18 @@ class _Server:
             return {"error": "; ".join(errors) or "the child could not be made"}
         return {"id": pids[0]}
 
+    def stop(self, *_) -> None:
+        """The grader died (its parent-death signal, SIGTERM): kill every child, then exit."""
+        for child in list(self.children):
+            try:
+                self.op_kill(id=child)
+            except OSError:
+                pass
+        os._exit(0)
+
     def _in_middle(self, request_read: int, reply_write: int, note_write: int) -> None:
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server's handler is not the child's
             self.control.close()
             uid, gid = os.getuid(), os.getgid()
             libc = _libc()
@@ -369,7 +379,9 @@ def main(argv: list[str]) -> None:
         control.send(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"[:500]}).encode())
         return
     rules = landlock.Rules.from_json(config["landlock"]) if config.get("landlock") else None
-    _Server(control, bpf, config["tmp_bytes"], config["keep"], run, rules).serve()
+    server = _Server(control, bpf, config["tmp_bytes"], config["keep"], run, rules)
+    signal.signal(signal.SIGTERM, server.stop)
+    server.serve()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     os._exit(0)  # the children are killed; tearing down an interpreter with torch takes a second

@@ -2,7 +2,8 @@
 
 ``preexec`` runs in the forked child, still as the grader's user, in this order: join the
 cgroups (needs root), make the mount view (needs root), drop to the slot's uid with no
-supplementary groups, set the rlimits, apply Landlock, drop capabilities (a child left as
+supplementary groups, ask for a signal when the grader dies (after the uid drop, which
+clears that request), set the rlimits, apply Landlock, drop capabilities (a child left as
 root), load seccomp (only without bubblewrap, which loads
 it itself after its own setup). ``subprocess``'s ``user=`` cannot be used: it switches the
 uid before ``preexec_fn`` runs, and joining a cgroup needs root.
@@ -16,15 +17,18 @@ import signal
 import time
 from pathlib import Path
 
-_PR_CAPBSET_DROP, _CAP_LAST = 24, 63
+_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _CAP_LAST = 1, 24, 63
 
 
 def preexec(cgroup_fds=(), view=None, user: tuple[int, int] | None = None, rlimits=(), seccomp=None,
-            landlock=None, drop_capabilities: bool = False):
+            landlock=None, drop_capabilities: bool = False, parent_death: int = 0):
     """The function ``Popen(preexec_fn=...)`` runs; everything it needs is prepared before fork.
     ``drop_capabilities``: empty the bounding set, so that a child left as root execs with no
-    capability at all."""
-    prctl = ctypes.CDLL(None, use_errno=True).prctl if drop_capabilities else None
+    capability at all. ``parent_death``: the signal the child gets when the grader's thread
+    that started it ends (``PR_SET_PDEATHSIG``; it survives exec)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    prctl = libc.prctl if drop_capabilities else None
+    grader = os.getpid()
 
     def run() -> None:
         for descriptor in cgroup_fds:
@@ -35,6 +39,10 @@ def preexec(cgroup_fds=(), view=None, user: tuple[int, int] | None = None, rlimi
             os.setgroups([])
             os.setgid(user[1])
             os.setuid(user[0])
+        if parent_death:
+            libc.prctl(_PR_SET_PDEATHSIG, parent_death, 0, 0, 0)
+            if os.getppid() != grader:  # the grader died before the request was made
+                os._exit(1)
         for which, soft, hard in rlimits:
             resource.setrlimit(which, (soft, hard))
         if landlock:
