@@ -76,7 +76,7 @@ def class_run(class_dir, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("settings-out") / "out"
     done = cli("grade", str(class_dir), "--out", str(out), "--jobs", "2", "--seed", "7", "--task", TASK,
                "--alias", ALIAS, "--time-limit", f"{LIMIT:g}")
-    assert "2 of 2 students graded" in done.stdout, done.stdout + done.stderr
+    assert "2 of 2 entries graded" in done.stdout, done.stdout + done.stderr
     return out
 
 
