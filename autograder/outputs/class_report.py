@@ -21,7 +21,7 @@ _PREFIX = re.compile(r"^Task [\w.]+ \(.*?\): ")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w])")
 _EDIT = re.compile(r" Edit [^.]* in [^ ]+\.$")
 RULE_CHECKS = {"rules"}
-SPEED_CHECKS = {"speed"}
+SPEED_CHECKS = {"speed", "speed (work)", "speed (memory)", "speed (time)"}  # as speed.py and the checks name them
 
 _STYLE = feedback._STYLE.replace("max-width:60rem", "max-width:72rem") + """
 details{margin:.3rem 0}summary{cursor:pointer}.count{font-weight:bold}img{max-width:100%}
