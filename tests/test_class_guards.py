@@ -186,3 +186,118 @@ def test_a_student_named_as_a_class_file_never_takes_its_place(tmp_path):
         assert (tmp_path / "students" / record.student / feedback.HTML).is_file()
     rows = list(csv.DictReader(io.StringIO((tmp_path / gradebook.FILENAME).read_text(), newline="")))
     assert sorted(row["student"] for row in rows) == sorted(RESERVED)
+
+
+# -- the caps on an entry, at their edges ---------------------------------------------------
+
+FILES, FILE_BYTES, TOTAL_BYTES = 3, 300, 600  # the caps, lowered for this class
+
+
+def _relu(size: int) -> bytes:
+    """A relu submission of exactly ``size`` bytes."""
+    return RELU + b"#" * (size - len(RELU) - 1) + b"\n"
+
+
+# entry -> its files; "_at" entries sit on a cap (graded), "_over" ones one past it (refused)
+CAPPED = {
+    "files_at": {"relu.py": _relu(100), "a.txt": b"a", "b.txt": b"b"},
+    "files_over": {"relu.py": _relu(100), "a.txt": b"a", "b.txt": b"b", "c.txt": b"c"},
+    "size_at": {"relu.py": _relu(FILE_BYTES)},
+    "size_over": {"relu.py": _relu(FILE_BYTES + 1)},
+    "total_at": {"relu.py": _relu(FILE_BYTES), "a.txt": b"a" * (TOTAL_BYTES - FILE_BYTES)},
+    "total_over": {"relu.py": _relu(FILE_BYTES), "a.txt": b"a" * (TOTAL_BYTES - FILE_BYTES), "b.txt": b"b"},
+}
+REASONS = {
+    "files_over": "{entry}: more than 3 files",
+    "size_over": "{entry}: {inside}relu.py is larger than",
+    "total_over": "{entry}: {total} is larger than",
+}
+
+
+@pytest.fixture(scope="module")
+def capped_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("caps") / "class"
+    for name, contents in CAPPED.items():
+        (root / name).mkdir(parents=True)
+        for file, content in contents.items():
+            (root / name / file).write_bytes(content)
+        with zipfile.ZipFile(root / f"z{name}.zip", "w") as archive:  # the same files, as zip members
+            for file, content in contents.items():
+                archive.writestr(f"z{name}/{file}", content)
+    (root / "ada").mkdir()
+    (root / "ada" / "relu.py").write_bytes(RELU)
+    out = root.parent / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(entries, "MAX_FILES", FILES)
+        patch.setattr(entries, "MAX_FILE_BYTES", FILE_BYTES)
+        patch.setattr(entries, "MAX_TOTAL_BYTES", TOTAL_BYTES)
+        report = grade_class(root, out=out, jobs=2, seed=5, task_ids=[TASK], progress=Quiet())
+    return {r.source: r for r in report.records}, out
+
+
+@pytest.mark.parametrize("name", list(CAPPED))
+@pytest.mark.parametrize("kind", ["folder", "zip"])
+def test_each_cap_grades_one_under_and_refuses_one_over_with_its_reason(capped_class, name, kind):
+    records, out = capped_class
+    entry = name if kind == "folder" else f"z{name}.zip"
+    record = records[entry]
+    if name.endswith("_at"):
+        assert record.graded, record.error
+        assert [(t.id, t.status) for t in record.result.tasks] == [(TASK, PASSED)], record.result.tasks[0].message
+    else:
+        total, inside = ("the submission", "") if kind == "folder" else ("the unpacked zip", f"z{name}/")
+        reason = REASONS[name].format(entry=entry, total=total, inside=inside)
+        assert not record.graded and record.error.startswith(reason), \
+            record.error
+        rows = {row["entry"]: row for row in csv.DictReader(io.StringIO((out / gradebook.FILENAME).read_text()))}
+        assert rows[entry]["score"] == "" and rows[entry]["not_graded"] == record.error
+
+
+def test_the_rest_of_a_class_with_refused_entries_is_graded(capped_class):
+    records, _ = capped_class
+    assert records["ada"].graded and records["ada"].result.score == 1
+    assert len(records) == 2 * len(CAPPED) + 1
+    assert sorted(name for name, r in records.items() if not r.graded) == \
+        sorted([*(n for n in CAPPED if n.endswith("_over")), *(f"z{n}.zip" for n in CAPPED if n.endswith("_over"))])
+
+
+# -- the per-submission time limit through a class run ------------------------------------
+
+LIMIT = 3.0
+LOOPS = b"class Spin:\n    while True:\n        pass\n\n\n" + RELU  # never gets past its first cell
+
+
+@pytest.fixture(scope="module")
+def looping_class(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("loops") / "class"
+    for name, content in (("ada", RELU), ("loops", LOOPS), ("bo", RELU)):
+        (root / name).mkdir(parents=True)
+        (root / name / "relu.py").write_bytes(content)
+    return root
+
+
+def _assert_looper_is_an_error_row_and_the_rest_graded(out: Path) -> None:
+    rows = {row["student"]: row for row in csv.DictReader(io.StringIO((out / gradebook.FILENAME).read_text()))}
+    assert sorted(rows) == ["ada", "bo", "loops"]
+    assert rows["ada"]["score"] == rows["bo"]["score"] == "1" and rows["ada"][TASK] == "1"
+    assert rows["loops"]["score"] == "0" and rows["loops"]["not_graded"] == ""
+    task = json.loads((out / "students" / "loops" / "grade.json").read_text())["result"]["tasks"][0]
+    assert task["status"] == ERROR and f"time limit of {LIMIT:g} s ran out" in task["message"], task["message"]
+
+
+def test_a_student_who_loops_forever_is_an_error_row_after_the_limit(looping_class, tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(looping_class), "--out", str(out),
+                           "--jobs", "2", "--seed", "3", "--task", TASK, "--time-limit", f"{LIMIT:g}"],
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
+    assert "3 of 3 entries graded" in done.stdout, done.stdout + done.stderr
+    _assert_looper_is_an_error_row_and_the_rest_graded(out)
+
+
+def test_a_student_who_loops_forever_is_an_error_row_after_the_limit_on_dask(looping_class, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", processes=True,
+                                  dashboard_address=None) as cluster:
+        grade_class(looping_class, out=tmp_path / "out", executor="dask", scheduler=cluster.scheduler_address,
+                    seed=3, task_ids=[TASK], time_limit=LIMIT, progress=Quiet())
+    _assert_looper_is_an_error_row_and_the_rest_graded(tmp_path / "out")
