@@ -224,6 +224,121 @@ BREAKAGES += [
 ]
 
 
+# -- the class path: classroom/, outputs/, releases/ (run them alone: --only class:) ----------------
+
+REPORT, FEEDBACK, ZIPS, RUN = ("autograder/outputs/class_report.py", "autograder/outputs/feedback.py",
+                               "autograder/classroom/zips.py", "autograder/classroom/run.py")
+GUARDS = "tests/test_class_guards.py::"
+ESCAPED = GUARDS + "test_no_student_text_runs_as_script_in_the_report_or_the_feedback"
+CAPS = (GUARDS + "test_each_cap_grades_one_under_and_refuses_one_over_with_its_reason",
+        GUARDS + "test_the_rest_of_a_class_with_refused_entries_is_graded")
+LOOPS = (GUARDS + "test_a_student_who_loops_forever_is_an_error_row_after_the_limit",
+         GUARDS + "test_a_student_who_loops_forever_is_an_error_row_after_the_limit_on_dask")
+OUTPUTS, ACCOUNTING = "tests/test_class_outputs.py::", "tests/test_class_accounting.py::"
+
+
+def unescaped(file: str, escaped: str, raw: str, what: str) -> Breakage:
+    return Breakage(f"class: {what} written unescaped", (Edit(file, escaped, raw),), (ESCAPED,))
+
+
+def cap_plus_one(file: str, what: str, *checks: str) -> Breakage:
+    """The cap's comparison lets one more through: only a test at the edge notices."""
+    edits = tuple(Edit(file, check, check.replace("MAX_FILE_BYTES,", "MAX_FILE_BYTES + 1,")
+                       .replace("MAX_TOTAL_BYTES,", "MAX_TOTAL_BYTES + 1,").replace(">= ", "> "))
+                  for check in checks)
+    return Breakage(f"class: {what} cap lets one more through", edits, CAPS)
+
+
+BREAKAGES += [
+    unescaped(REPORT, "{html.escape(record.name)}</a>", "{record.name}</a>", "report: the student's name"),
+    Breakage("class: report: the student's folder written raw into its link", (
+        Edit(REPORT, 'quote(f"students/{record.student}/{feedback.HTML}")', 'f"students/{record.student}/{feedback.HTML}"'),
+        Edit(REPORT, '<a href="{html.escape(href)}">', '<a href="{href}">')), (ESCAPED,)),
+    unescaped(REPORT, "{html.escape(pattern[:300])}", "{pattern[:300]}", "report: a failure message"),
+    unescaped(REPORT, "', '.join(html.escape(s) for s in students)", "', '.join(students)",
+              "report: the students of a failure"),
+    unescaped(REPORT, "{html.escape(names.get(task_id, ''))}", "{names.get(task_id, '')}", "report: a task's name"),
+    unescaped(REPORT, "{html.escape(where)}", "{where}", "report: where a rule or speed row's task was found"),
+    unescaped(REPORT, "{html.escape(_PREFIX.sub('', task.message))}", "{_PREFIX.sub('', task.message)}",
+              "report: a rule or speed row's message"),
+    unescaped(REPORT, "{html.escape(flag)}", "{flag}", "report: a flag"),
+    unescaped(REPORT, "{html.escape(r.error)}", "{r.error}", "report: why a student was not graded"),
+    Breakage("class: report: speed failures left out of the speed rows", (Edit(
+        REPORT, 'SPEED_CHECKS = {"speed", "speed (work)", "speed (memory)", "speed (time)"}', 'SPEED_CHECKS = {"speed"}'),),
+        (GUARDS + "test_every_speed_failure_is_a_speed_row_of_the_report",)),
+    unescaped(FEEDBACK, "<h1>Feedback for {escape(record.name)}</h1>", "<h1>Feedback for {record.name}</h1>",
+              "feedback: the student's name"),
+    unescaped(FEEDBACK, "<title>{html.escape(title)}</title>", "<title>{title}</title>", "feedback: the page title"),
+    unescaped(FEEDBACK, "escape(UNGRADED.format(error=record.error))", "UNGRADED.format(error=record.error)",
+              "feedback: why the student was not graded"),
+    unescaped(FEEDBACK, 'f"<td>{escape(value)}</td>" for value in row', 'f"<td>{value}</td>" for value in row',
+              "feedback: the task table's cells"),
+    unescaped(FEEDBACK, "{escape(task.name)}</h3>", "{task.name}</h3>", "feedback: a task's name"),
+    unescaped(FEEDBACK, "<pre>{escape(task.message)}</pre>", "<pre>{task.message}</pre>", "feedback: a task's message"),
+    unescaped(FEEDBACK, "Found at {escape(location(task))}.", "Found at {location(task)}.",
+              "feedback: where a task was found"),
+    unescaped(FEEDBACK, "<li>Note: {escape(note)}</li>", "<li>Note: {note}</li>", "feedback: notes and flags"),
+    cap_plus_one(ENTRIES, "a folder's file count", "if len(files) >= MAX_FILES:"),
+    cap_plus_one(ENTRIES, "a file's size", "_check_size(entry, os.fstat(descriptor).st_size, MAX_FILE_BYTES, what)",
+                 "_check_size(entry, len(content), MAX_FILE_BYTES, what)"),
+    cap_plus_one(ENTRIES, "a folder's total size", '_check_size(entry, total, MAX_TOTAL_BYTES, "the submission")'),
+    cap_plus_one(ZIPS, "a zip's member count", "if len(files) >= entries.MAX_FILES:"),
+    cap_plus_one(ZIPS, "a zip member's size", "entries._check_size(entry, member.file_size, entries.MAX_FILE_BYTES, name)",
+                 "entries._check_size(entry, len(content), entries.MAX_FILE_BYTES, name)"),
+    cap_plus_one(ZIPS, "a zip's unpacked total", 'entries.MAX_TOTAL_BYTES, "the unpacked zip"'),
+    Breakage("class: one refused entry stops the grading of the rest", (Edit(
+        RUN, "graded = [j for j in todo if not j.problem]",
+        "graded = [j for j in todo if not j.problem] if not any(j.problem for j in todo) else []"),), CAPS),
+    Breakage("class: the time limit not given to any student (local and Dask)", (Edit(
+        RUN, "job.aliases, job.time_limit = aliases or {}, time_limit", "job.aliases, job.time_limit = aliases or {}, None"),),
+        LOOPS, (), 400.0),
+    Breakage("class: resume keeps a record whose submission or settings changed", (Edit(
+        RUN, "if kept is not None and kept.content_hash == job.content_hash and kept.source == job.source:",
+        "if kept is not None:"),), (SETTINGS + "test_a_class_run_with_other_settings_grades_again",), (), 400.0),
+    Breakage("class: two names that clash once cleaned share a folder", (Edit(
+        ENTRIES, "for length in (8, 16, 64):", "for length in ():"),),
+        (ACCOUNTING + "test_folder_names_are_stable_unique_and_short",)),
+    Breakage("class: student folders beside the class files (a student named gradebook.csv takes its place)", (Edit(
+        RUN, "return Path(out) / STUDENTS / student", "return Path(out) / student"),),
+        (GUARDS + "test_a_student_named_as_a_class_file_never_takes_its_place",)),
+    Breakage("class: gradebook: the CSV guard against formulas off", (Edit(
+        "autograder/outputs/gradebook.py", """return "'" + value if value.startswith(FORMULA_STARTS) else value""",
+        "return value"),), (OUTPUTS + "test_a_name_a_spreadsheet_would_evaluate_is_written_as_text",)),
+    Breakage("class: the lock on OUT shared (two runs at once)", (Edit(
+        "autograder/classroom/lock.py", "fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)",
+        "fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)"),),
+        (ACCOUNTING + "test_out_held_by_a_run_is_refused_naming_it",)),
+    Breakage("class: pool processes outlive a killed run", (Edit(
+        "autograder/classroom/executors.py", "prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)",
+        "prctl(_PR_SET_PDEATHSIG, 0, 0, 0, 0)"),),
+        (ACCOUNTING + "test_a_run_stopped_midway_leaves_no_process_and_resumes_whole[SIGKILL]",), (), 900.0),
+    Breakage("class: gradebook: an ungraded student gets a score of 0", (Edit(
+        "autograder/outputs/gradebook.py", 'writer.writerow([text_cell(record.name), "", "",',
+        'writer.writerow([text_cell(record.name), "0", "",'),),
+        (OUTPUTS + "test_gradebook_has_one_row_per_student_and_one_column_per_task",)),
+    Breakage("class: JUnit: a task that could not be graded counted as a failure", (Edit(
+        "autograder/outputs/junit.py", 'kind = "failure" if task.status == FAILED else "error"', 'kind = "failure"'),),
+        (OUTPUTS + "test_junit_parses_with_failures_and_errors_counted",)),
+    Breakage("class: Gradescope: the score is the maximum", (Edit(
+        "autograder/outputs/gradescope.py", 'data["score"] = result.score', 'data["score"] = result.max_score'),),
+        (OUTPUTS + "test_gradescope_results_follow_the_schema",)),
+    Breakage("class: feedback: the grader's message left out", (Edit(
+        FEEDBACK, "        lines += [task.message, \"\"]\n", ""),),
+        (OUTPUTS + "test_feedback_shows_each_task_and_where_it_was_found",)),
+    Breakage("class: releases: solution lines kept in the exercises", (Edit(
+        "autograder/releases/exercises.py", "        elif begin is None:\n            kept.append(line)",
+        "        else:\n            kept.append(line)"),),
+        ("tests/test_release.py::test_each_region_becomes_one_task_named_raise_and_the_rest_is_kept",
+         "tests/test_release.py::test_committed_exercises_equal_a_fresh_release")),
+    Breakage("class: releases: the instructor's hidden checks shipped to students", (Edit(
+        "autograder/releases/student.py", 'or relative.split("/")[0] == INSTRUCTOR_ONLY:', ":"),),
+        ("tests/test_student_release.py::test_no_solutions_and_no_hidden_checks_are_in_the_release",)),
+    Breakage("class: releases: Gradescope shows hidden checks before grades are published", (Edit(
+        "autograder/releases/gradescope.py", "tests += [_test(task, AFTER_PUBLISHED,", "tests += [_test(task, VISIBLE,"),),
+        ("tests/test_gradescope_release.py::test_results_json_follows_the_gradescope_schema",)),
+]
+
+
 def rule_mutants() -> dict[str, list[str]]:
     """Task -> the mutants whose header says they fail its ``rules`` check."""
     found: dict[str, list[str]] = {}
