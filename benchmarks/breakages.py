@@ -16,6 +16,11 @@ forbidden calls: its list emptied must fail one of its rule mutants.
 Around the checks, the grading core: a warm child's containment against what
 ``autograder doctor`` says, ``exp.nb_XX`` imports, the run settings (aliases, time limit)
 from the command line through a class run and into the resume hash, and student names.
+
+The class path (``--only class:``): every place the class report and the feedback write a
+student's text, each cap on an entry at its edge, the time limit in local and Dask runs,
+resume, folder names, the CSV guard, the lock on OUT, pool processes dying with the run,
+each output format and the releases; one break per promise.
 """
 from __future__ import annotations
 
@@ -515,8 +520,7 @@ def main() -> int:
             else:
                 names = ", ".join(short(name) for name in run.failed[:2]) or "pytest exit status"
                 more = f" (+{len(run.failed) - 2})" if len(run.failed) > 2 else ""
-                verdict = (f"noticed       {breakage.name}: {len(run.failed)}/{len(breakage.tests)} "
-                           f"fail: {names}{more}")
+                verdict = f"noticed       {breakage.name}: {len(run.failed)} failed: {names}{more}"
             print(f"  {verdict} [{run.seconds:.0f} s]", flush=True)
     print(f"\n{len(chosen) - len(unnoticed)}/{len(chosen)} breakages noticed; unnoticed: "
           f"{', '.join(unnoticed) or 'none'}")

@@ -142,8 +142,8 @@ def _pages(hostile: str, field: str, speed_check: str = "speed (time)") -> dict[
             "feedback": feedback.render_html(graded), "ungraded feedback": feedback.render_html(ungraded)}
 
 
-@pytest.mark.parametrize("hostile", list(HOSTILE.values()), ids=list(HOSTILE))
-@pytest.mark.parametrize("field", list(FIELDS))
+@pytest.mark.parametrize("hostile", list(HOSTILE.values()), ids=[kind.replace(" ", "_") for kind in HOSTILE])
+@pytest.mark.parametrize("field", list(FIELDS), ids=[field.replace(" ", "_") for field in FIELDS])
 def test_no_student_text_runs_as_script_in_the_report_or_the_feedback(field, hostile):
     for where, text in _pages(hostile, field).items():
         page = Page(text)
@@ -161,7 +161,7 @@ def test_the_benign_pages_have_nothing_unsafe_and_show_every_section():
         assert report.shows(shown), shown
 
 
-@pytest.mark.parametrize("check", SPEED_CHECKS)
+@pytest.mark.parametrize("check", SPEED_CHECKS, ids=[check.replace(" ", "_") for check in SPEED_CHECKS])
 def test_every_speed_failure_is_a_speed_row_of_the_report(check):
     page = class_report.render(ClassReport(1, [_record("", "", speed_check=check)]))
     section = page.split("<h2>Rule-breaking, speed and flags</h2>", 1)[1].split("<h2>", 1)[0]
