@@ -270,7 +270,8 @@ BREAKAGES += [
     unescaped(REPORT, "{html.escape(r.error)}", "{r.error}", "report: why a student was not graded"),
     Breakage("class: report: speed failures left out of the speed rows", (Edit(
         REPORT, 'SPEED_CHECKS = {"speed", "speed (work)", "speed (memory)", "speed (time)"}', 'SPEED_CHECKS = {"speed"}'),),
-        (GUARDS + "test_every_speed_failure_is_a_speed_row_of_the_report",)),
+        (GUARDS + "test_every_speed_failure_is_a_speed_row_of_the_report",
+         GUARDS + "test_every_speed_check_the_grader_names_is_one_the_report_knows")),
     unescaped(FEEDBACK, "<h1>Feedback for {escape(record.name)}</h1>", "<h1>Feedback for {record.name}</h1>",
               "feedback: the student's name"),
     unescaped(FEEDBACK, "<title>{html.escape(title)}</title>", "<title>{title}</title>", "feedback: the page title"),

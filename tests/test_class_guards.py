@@ -161,6 +161,21 @@ def test_the_benign_pages_have_nothing_unsafe_and_show_every_section():
         assert report.shows(shown), shown
 
 
+def test_every_speed_check_the_grader_names_is_one_the_report_knows():
+    """The check names the grader fails a task with (``CheckFailed(name, ...)``, ``t.expect(..., name)``)."""
+    import ast
+
+    named = set()
+    for path in [REPO / "autograder" / "speed.py", *(REPO / "autograder" / "checks").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            position = {"CheckFailed": 0, "expect": 1}.get(getattr(node, "func", None) and
+                                                           getattr(node.func, "attr", getattr(node.func, "id", "")))
+            if position is not None and len(node.args) > position and isinstance(node.args[position], ast.Constant):
+                named.add(node.args[position].value)
+    speed_names = {name for name in named if str(name).startswith("speed")}
+    assert speed_names and speed_names <= set(SPEED_CHECKS) == class_report.SPEED_CHECKS
+
+
 @pytest.mark.parametrize("check", SPEED_CHECKS, ids=[check.replace(" ", "_") for check in SPEED_CHECKS])
 def test_every_speed_failure_is_a_speed_row_of_the_report(check):
     page = class_report.render(ClassReport(1, [_record("", "", speed_check=check)]))
