@@ -91,7 +91,7 @@ BREAKAGES = [
         Edit(RULES, "for p in rule.required if p not in seen_required}", "for p in ()}")),
         mutants("kaiming_torch_by_hand"), ("rules",)),
     Breakage("rules check not called", (Edit(
-        "autograder/grading.py", "        enforcement.check_rules(context, lesson_file)\n", ""),),
+        "autograder/grading.py", "        enforcement.check_rules(context, loaded)\n", ""),),
         mutants("relu_uses_torch_relu", "mse_uses_f_mse_loss"), ("rules",)),
     Breakage("call count off (work may grow with anything)", (never(SPEED, "scaled > base"),),
              mutants("matmul_einsum_per_row", "pytorch_matmul_loops_over_rows"), ("speed (work)",)),
@@ -193,7 +193,7 @@ RESUME = (SETTINGS + "test_a_class_run_with_other_settings_grades_again",
 EXPORTED = "[(c.source, c.filename) for c in cells if c.exported]"
 KIT_LESSON = ('[(p.read_text(), p.name) for p in Path(__file__).resolve().parents[1].joinpath("solutions")'
               '.glob(f"l{source_file.number}_*.py")]')
-HASHED = "settings = [self.single, self.task_ids, self.seed, self.aliases, self.time_limit]"
+HASHED = "settings = [self.single, self.task_ids, self.seed, self.aliases, self.time_limit, self.notes]"
 SUBMISSION, CLI, ENTRIES, WORK = ("autograder/submission.py", "autograder/cli.py", "autograder/classroom/entries.py",
                                   "autograder/classroom/work.py")
 
@@ -224,7 +224,9 @@ BREAKAGES += [
     Breakage("resume hash without the aliases", (_hash_without("aliases"),), RESUME),
     Breakage("resume hash without the time limit", (_hash_without("time_limit"),), RESUME),
     Breakage("nbgrader student names not cleaned", (Edit(
-        ENTRIES, "Entry(safe_name(p.name), p, nbgrader=True)", "Entry(p.name, p, nbgrader=True)"),),
+        ENTRIES, "names = folder_names([(path.name, name) for path, name, _, _ in found])",
+        "names = {**folder_names([(path.name, name) for path, name, _, nb in found if not nb]),"
+        " **{path.name: name for path, name, _, nb in found if nb}}"),),
         ("tests/test_class_outputs.py::test_nbgrader_student_names_are_cleaned_as_every_other_entry_is",)),
 ]
 
