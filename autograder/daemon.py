@@ -44,6 +44,7 @@ _PACKAGE = Path(autograder.__file__).resolve().parent
 # what changes how a grade runs; terminal settings and the like do not restart the server
 _ENV_PREFIXES = ("AUTOGRADER_", "PYTHON", "LD_", "OMP_", "MKL_", "OPENBLAS_", "TORCH_", "CUDA_")
 _ENV_NAMES = ("PATH", "HOME", "TMPDIR", "MPLBACKEND", "XDG_CACHE_HOME", "VIRTUAL_ENV")
+_NOT_GRADING = (RUNTIME_ENV, SERVER_ENV, IDLE_ENV)  # the server's own settings
 STALE = "stale"
 
 
@@ -131,7 +132,7 @@ def key() -> str:
             continue
         stats.append((str(path), info.st_size, info.st_mtime_ns))
     env = sorted((name, value) for name, value in os.environ.items()
-                 if name.startswith(_ENV_PREFIXES) or name in _ENV_NAMES)
+                 if (name.startswith(_ENV_PREFIXES) or name in _ENV_NAMES) and name not in _NOT_GRADING)
     facts = {"version": autograder.__version__, "python": sys.executable, "sys.version": sys.version,
              "uid": os.getuid(), "files": stats, "env": env}
     return hashlib.sha256(json.dumps(facts).encode()).hexdigest()
@@ -166,7 +167,7 @@ def stop() -> str:
         _remove_stale(where)
         return "no grader process was running"
     reply = _exchange(connection, {"op": "stop"})
-    _wait_gone(where)
+    _wait_gone(where, reply.get("pid"))
     return f"stopped the grader process (pid {reply.get('pid', '?')})"
 
 
@@ -180,6 +181,17 @@ def status() -> dict | None:
     reply["current"] = reply.get("key") == key()
     reply["socket"] = str(where.socket)
     return reply
+
+
+def stop_all(folder: Path) -> None:
+    """Stop every server whose state is under ``folder`` (a test session's runtime folders)."""
+    for state in Path(folder).rglob("*.json"):
+        try:
+            pid = json.loads(state.read_text()).get("pid")
+        except (OSError, ValueError):
+            continue
+        if pid and _is_server(pid):
+            _kill(pid)
 
 
 def _connect(where: Place) -> socket.socket | None:
@@ -235,9 +247,9 @@ def _exchange(connection: socket.socket, message: dict, progress=None) -> dict:
     raise Unavailable("the grader process stopped before answering")
 
 
-def _wait_gone(where: Place, timeout: float = 15.0) -> None:
+def _wait_gone(where: Place, pid: int | None = None, timeout: float = 15.0) -> None:
     """Until the server's pid has exited (its socket is removed as it goes)."""
-    pid = _state(where).get("pid")
+    pid = pid or _state(where).get("pid")
     deadline = time.monotonic() + timeout
     while pid and _is_server(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
