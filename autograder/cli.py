@@ -226,15 +226,19 @@ def _grade(args, hidden: bool = False, task_ids: list[str] | None = None):
 
     from autograder import reference, warm
 
-    warm.prestart(1 + (reference.solutions_dir() is not None))  # their torch imports overlap ours
+    from autograder.locate import config_tasks
+
+    task_ids = task_ids or args.task or config_tasks(args.path)
+    aliases = _aliases(args)
+    # the servers this grade needs (the reference's only to time a task against it) import torch
+    # while this process does
+    warm.prestart(1 + reference.needed(args.path, task_ids, aliases))
     from autograder.grading import grade as grade_submission
 
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         bar = progress.add_task(f"grading {args.path}", total=None)
-        from autograder.locate import config_tasks
-
-        return grade_submission(args.path, task_ids=task_ids or args.task or config_tasks(args.path), seed=args.seed,
-                                aliases=_aliases(args), hidden=hidden, time_limit=_time_limit(args),
+        return grade_submission(args.path, task_ids=task_ids, seed=args.seed,
+                                aliases=aliases, hidden=hidden, time_limit=_time_limit(args),
                                 progress=lambda task: progress.update(bar, description=f"Task {task.id}"))
 
 

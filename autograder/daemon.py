@@ -40,6 +40,7 @@ SERVER_ENV = "AUTOGRADER_SERVER"  # "0": every check grades in its own process (
 IDLE_ENV = "AUTOGRADER_SERVER_IDLE"  # seconds without a request before the server exits
 IDLE_SECONDS = 15 * 60
 CONNECT_TIMEOUT = 30.0  # the server binds its socket before importing anything heavy
+REQUEST_SECONDS = 10.0  # for a client to send its request once connected
 _PACKAGE = Path(autograder.__file__).resolve().parent
 # what changes how a grade runs; terminal settings and the like do not restart the server
 _ENV_PREFIXES = ("AUTOGRADER_", "PYTHON", "LD_", "OMP_", "MKL_", "OPENBLAS_", "TORCH_", "CUDA_")
@@ -311,36 +312,72 @@ def serve(folder: Path, name: str) -> None:
                                        "version": autograder.__version__}))
     idle = float(os.environ.get(IDLE_ENV) or IDLE_SECONDS)
     os.environ.setdefault("AUTOGRADER_SPARES", "0")  # one check at a time: no spare fork server
-    from autograder import warm
+    incoming = _accept(listener, idle)  # the first request says which servers to start
+    from autograder import reference, warm
     from autograder.notebook.server import Ahead
 
     warm.prestart(1)  # the submission's fork server imports torch while this process does
+    if incoming and incoming[2].get("op") == "check" and incoming[2].get("key") == own_key \
+            and _needs_reference(incoming[2]):
+        reference.warm_up()  # and the reference's, only when a task is timed against it
     ahead = Ahead()
     from autograder import grading  # noqa: F401 - torch and the checks, while the child starts
 
     checks = 0
     try:
-        while True:
-            listener.settimeout(idle)
-            try:
-                connection, _ = listener.accept()
-            except socket.timeout:
-                break
-            connection.settimeout(None)
+        while incoming is not None:
+            connection, stream, request = incoming
             with connection:
-                if _peer_uid(connection) != os.getuid():
-                    continue
-                done = _answer(connection, own_key, ahead, {"pid": os.getpid(), "started": started,
-                                                            "checks": checks, "idle_seconds": idle})
+                done = _answer(stream, request, own_key, ahead, {"pid": os.getpid(), "started": started,
+                                                                 "checks": checks, "idle_seconds": idle})
             checks += done == "check"
             if done in ("stop", STALE):
                 break
             ahead.refill()
+            incoming = _accept(listener, idle)
     finally:
         _unlink_if_ours(where)
         ahead.close()
     atexit._run_exitfuncs()  # children and boxes stopped; then no slow torch teardown
     os._exit(0)
+
+
+def _accept(listener: socket.socket, idle: float):
+    """The next request of this user: (connection, stream, request), or None after ``idle`` seconds."""
+    while True:
+        listener.settimeout(idle)
+        try:
+            connection, _ = listener.accept()
+        except socket.timeout:
+            return None
+        if _peer_uid(connection) != os.getuid():
+            connection.close()  # another user's process: no answer at all
+            continue
+        connection.settimeout(REQUEST_SECONDS)  # a client that never sends must not wedge the server
+        stream = connection.makefile("rwb")
+        try:
+            request = json.loads(stream.readline() or b"{}")
+            if not isinstance(request, dict):
+                raise ValueError("not a request")
+        except (OSError, ValueError):
+            stream.close()
+            connection.close()
+            continue
+        connection.settimeout(None)
+        return connection, stream, request
+
+
+def _needs_reference(request: dict) -> bool:
+    from autograder import reference
+
+    home = os.getcwd()
+    try:
+        os.chdir(request["cwd"])
+        return reference.needed(Path(request["path"]), request.get("task_ids"), request.get("aliases"))
+    except (KeyError, TypeError, OSError):
+        return False
+    finally:
+        os.chdir(home)
 
 
 def _terminate(signum, frame):
@@ -375,16 +412,14 @@ def _unlink_if_ours(where: Place) -> None:
                 pass
 
 
-def _answer(connection: socket.socket, own_key: str, ahead, status: dict) -> str:
-    """Read one request and answer it; returns its op ("check", "status", "stop", STALE) or ""."""
-    stream = connection.makefile("rwb")
+def _answer(stream, request: dict, own_key: str, ahead, status: dict) -> str:
+    """Answer one request; returns its op ("check", "status", "stop", STALE) or ""."""
 
     def send(message: dict) -> None:
         stream.write(json.dumps(message).encode() + b"\n")
         stream.flush()
 
     try:
-        request = json.loads(stream.readline() or b"{}")
         op = request.get("op")
         if op == "status":
             send({**status, "key": own_key, "version": autograder.__version__})

@@ -32,6 +32,21 @@ def solutions_dir() -> Path | None:
     return folder if folder.is_dir() and any(folder.glob("l*.py")) else None
 
 
+def needed(path: Path, task_ids: list[str] | None = None, aliases: dict | None = None) -> bool:
+    """Whether grading this submission times a task against the reference: solutions are here
+    and a task it grades has a time-ratio check. Reads only the submission's cells (no torch),
+    so that the command line starts the reference's child only when a check needs it."""
+    from autograder.speed_limits import timed_against_reference
+
+    if solutions_dir() is None:
+        return False
+    try:
+        tasks = submission.load(Path(path), task_ids, aliases).tasks
+    except (submission.SubmissionError, OSError, ValueError):
+        return False  # the grade says why
+    return timed_against_reference(task.id for task in tasks)
+
+
 def session() -> "Session | None":
     """The reference loaded in its child, started once per grader process; None without solutions.
 
