@@ -200,6 +200,19 @@ def test_server_stop_and_status(runtime, tmp_path):
     assert "no grader process is running" in run(runtime, "server", "status").stdout
 
 
+def test_an_idle_server_exits_by_itself(tmp_path):
+    folder = Path(tempfile.mkdtemp(prefix="ag-", dir=os.environ["AUTOGRADER_RUNTIME_DIR"]))
+    environment = {**os.environ, "AUTOGRADER_RUNTIME_DIR": str(folder), "AUTOGRADER_SERVER_IDLE": "5"}
+    environment.pop("AUTOGRADER_SERVER", None)
+    assert run(environment, "check", str(lesson00(tmp_path / "s"))).returncode == 0
+    pid = json.loads(next(folder.glob("*.json")).read_text())["pid"]
+    deadline = time.monotonic() + 60
+    while daemon._is_server(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not daemon._is_server(pid)
+    assert not list(folder.glob("*.sock")) and not list(folder.glob("*.json"))  # it cleaned up
+
+
 def test_watch_grades_again_after_a_save(runtime, tmp_path):
     path = lesson00(tmp_path / "w", WRONG_TEST_EQ)
     watcher = subprocess.Popen([sys.executable, "-m", "autograder", "check", "--watch", str(path)], cwd=REPO,
