@@ -459,7 +459,7 @@ def _check(request: dict, ahead, send) -> dict:
         except OSError:
             raise _Gone from None
 
-    home = os.getcwd()
+    home, started = os.getcwd(), time.monotonic()
     try:
         os.chdir(request["cwd"])  # messages name files as the student's shell does
         result = grade(Path(request["path"]), task_ids=request.get("task_ids"), seed=request.get("seed"),
@@ -474,7 +474,7 @@ def _check(request: dict, ahead, send) -> dict:
         return {"ok": False, "error": f"the grader failed: {type(exc).__name__}: {exc}"}
     finally:
         os.chdir(home)
-    return {"ok": True, "result": to_wire(result)}
+    return {"ok": True, "result": to_wire(result), "seconds": round(time.monotonic() - started, 3)}
 
 
 def to_wire(result) -> dict:
