@@ -160,7 +160,7 @@ def test_an_edited_grader_file_is_never_served_by_the_old_server(runtime, tmp_pa
         assert served.returncode == 0, served.stdout + served.stderr
         fresh = status(runtime)
         assert fresh["pid"] != old and fresh["current"] and fresh["checks"] == 1
-        assert not daemon._is_server(old)
+        assert not daemon.is_server(old)
     finally:
         os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
 
@@ -186,9 +186,9 @@ def test_a_request_with_another_key_is_refused_and_the_server_exits(runtime, tmp
         reply = json.loads(connection.makefile().readline())
     assert reply == {"ok": False, "error": daemon.STALE}
     deadline = time.monotonic() + 15
-    while daemon._is_server(state["pid"]) and time.monotonic() < deadline:
+    while daemon.is_server(state["pid"]) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not daemon._is_server(state["pid"])
+    assert not daemon.is_server(state["pid"])
 
 
 def test_server_stop_and_status(runtime, tmp_path):
@@ -196,7 +196,7 @@ def test_server_stop_and_status(runtime, tmp_path):
     pid = status(runtime)["pid"]
     assert f"grader process {pid}: running" in run(runtime, "server", "status").stdout
     assert f"stopped the grader process (pid {pid})" in run(runtime, "server", "stop").stdout
-    assert not daemon._is_server(pid)
+    assert not daemon.is_server(pid)
     assert "no grader process is running" in run(runtime, "server", "status").stdout
 
 
@@ -207,9 +207,9 @@ def test_an_idle_server_exits_by_itself(tmp_path):
     assert run(environment, "check", str(lesson00(tmp_path / "s"))).returncode == 0
     pid = json.loads(next(folder.glob("*.json")).read_text())["pid"]
     deadline = time.monotonic() + 60
-    while daemon._is_server(pid) and time.monotonic() < deadline:
+    while daemon.is_server(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not daemon._is_server(pid)
+    assert not daemon.is_server(pid)
     assert not list(folder.glob("*.sock")) and not list(folder.glob("*.json"))  # it cleaned up
 
 
