@@ -52,8 +52,9 @@ def runtime_dir() -> Path:
 
 
 def install_id() -> str:
-    """One server per kit install: the package's folder names it."""
-    return hashlib.sha256(str(_PACKAGE).encode()).hexdigest()[:16]
+    """One server per kit install: the package's folder and the interpreter that runs it (two
+    environments sharing one checkout would otherwise keep replacing each other's server)."""
+    return hashlib.sha256(f"{_PACKAGE}\0{sys.executable}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
