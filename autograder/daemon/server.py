@@ -38,10 +38,13 @@ def serve(folder: Path, name: str) -> None:
     from autograder import reference, warm
     from autograder.notebook.server import Ahead
 
-    warm.prestart(1)  # the submission's fork server imports torch while this process does
-    if incoming and incoming[2].get("op") == "check" and incoming[2].get("key") == own_key \
-            and _needs_reference(incoming[2]):
-        reference.warm_up()  # and the reference's, only when a task is timed against it
+    needs_reference = bool(incoming and incoming[2].get("op") == "check" and incoming[2].get("key") == own_key
+                           and _needs_reference(incoming[2]))
+    # the submission's fork server, and the reference's only when a task is timed against it,
+    # import torch while this process does (``reference`` and ``Ahead`` import it: after this)
+    warm.prestart(1 + needs_reference)
+    if needs_reference:
+        reference.warm_up()  # takes one of the two
     ahead = Ahead()
     from autograder import grading  # noqa: F401 - torch and the checks, while the child starts
 
