@@ -253,3 +253,13 @@ def test_a_changed_task_is_graded_again_with_the_tasks_built_on_it():
     assert changed_tasks(before, {**before, "0.2": "edited"}) == ["0.2"]
     assert changed_tasks(before, dict(before)) == []
     assert changed_tasks(before, {**before, "": "an import changed"}) is ALL
+
+
+def test_the_flags_a_staying_process_keeps_follow_the_file(tmp_path):
+    from autograder import enforcement, submission
+
+    path = lesson00(tmp_path / "f")
+    assert enforcement.flags(submission.load(path)) == []
+    replace_task_cell(path, "0.2", "def test_eq(a, b):\n    return eval('a == b')\n")
+    assert any("calls eval" in flag for flag in enforcement.flags(submission.load(path)))
+    assert enforcement.flags(submission.load(lesson00(tmp_path / "f"))) == []  # back as it was
