@@ -40,8 +40,8 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     loaded = submission.load(path, task_ids, aliases)
     results: dict[str, TaskResult] = {}
     hidden_results: list[TaskResult] = []
-    if any(speed.SPEED.get(t.id) and speed.SPEED[t.id].ratio for t in loaded.tasks):
-        reference.warm_up()
+    if reference.solutions_dir() is not None and reference.wanted(loaded):
+        reference.warm_up()  # its child starts while the submission loads
     with Session(loaded, child=child) as session:
         if time_limit:
             _start(session)  # a slow start on a busy machine is not the submission's time

@@ -126,6 +126,7 @@ def student_check(installed, submission: Path, output: Path, task_ids=GRADED) ->
     return completed.returncode, json.loads(output.read_text()), completed.stdout
 
 
+@pytest.mark.slow  # installs the release in a venv of its own
 def test_the_installed_release_grades_like_the_instructor(installed, tmp_path):
     correct = copy_lessons(tmp_path / "correct", upto="l01_matmul")
     wrong = copy_lessons(tmp_path / "wrong", upto="l01_matmul")
@@ -144,6 +145,7 @@ BUILT_ON = ["3.6", "3.14", *[t.id for t in tasks_of("l04_callbacks")]]
 MUTANTS = Path(__file__).parent / "mutants"
 
 
+@pytest.mark.slow  # installs the release in a venv of its own
 def test_without_the_answers_a_task_runs_on_the_students_own_and_says_so(installed, tmp_path):
     """The release has no answers to stand in for 3.6 and 4.5 (``autograder.instructor``): a
     correct submission still gets full marks; where the student's own accuracy and
@@ -172,6 +174,7 @@ def test_without_the_answers_a_task_runs_on_the_students_own_and_says_so(install
     assert not any("your own" in t.message for t in instructor.values())
 
 
+@pytest.mark.slow  # installs the release in a venv of its own
 def test_the_workflow_grades_every_push_with_the_command_the_test_runs(installed, release):
     document = yaml.safe_load((release / workflow.PATH).read_text())
     assert "push" in document[True]  # YAML 1.1 reads the key `on` as True

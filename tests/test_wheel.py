@@ -25,7 +25,8 @@ CLASS = KIT / "examples" / "class"
 SOURCES = ("pyproject.toml", "README.md", "autograder")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "baselines.json")
 
-pytestmark = pytest.mark.skipif(not (KIT / "pyproject.toml").is_file(), reason="needs the kit checkout")
+pytestmark = [pytest.mark.skipif(not (KIT / "pyproject.toml").is_file(), reason="needs the kit checkout"),
+              pytest.mark.slow]  # builds and installs: `pytest -m slow`
 
 
 def _kit_copy(folder: Path) -> Path:
