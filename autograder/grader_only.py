@@ -37,10 +37,11 @@ class InReach(RuntimeError):
 
 def folder() -> Path | None:
     """``instructor/`` beside the package (a kit checkout, the Gradescope zip), else None (a student
-    release, the wheel)."""
+    release, the wheel). A folder of that name without our files (another project's package
+    beside an installed copy) is not it."""
     configured = os.environ.get(INSTRUCTOR_ENV)
     path = Path(configured) if configured else Path(__file__).resolve().parents[1] / "instructor"
-    return path if path.is_dir() else None
+    return path if (path / ANSWERS).is_file() or (path / HIDDEN).is_file() else None
 
 
 def child_reach() -> list[str]:
