@@ -22,6 +22,7 @@ With the sandbox off the same probe does get the answers: it is not vacuous.
 from __future__ import annotations
 
 import ast
+import html
 import json
 import os
 import re
@@ -90,8 +91,27 @@ def answer_names() -> list[str]:
     return names
 
 
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [s for item in items for s in _strings(item)]
+
+
+def readable_forms(text: str) -> str:
+    """``text`` as written, with HTML and XML entities undone, and, if it is JSON, its strings
+    decoded: a line escaped on its way into a file is still that line."""
+    forms = [text, html.unescape(text)]
+    try:
+        forms += _strings(json.loads(text))
+    except ValueError:
+        pass
+    return "\n".join(forms)
+
+
 def leaked(text: str, secrets: set[str]) -> list[str]:
-    return sorted(line for line in secrets if line in text)
+    readable = readable_forms(text)
+    return sorted(line for line in secrets if line in readable)
 
 
 def build_attacks(folder: Path, tasks=tuple(ATTACKS)) -> Path:
@@ -117,11 +137,11 @@ def probe_reports(result: dict) -> dict[str, list[dict]]:
     """Task id -> the probe's reports in its rows (the task's, and its hidden checks')."""
     reports: dict[str, list[dict]] = {}
     for row in [*result["tasks"], *result.get("hidden", [])]:
-        found = re.search(r"PROBE tried=(\d+) got=(\[.*?\]) foreign=(\[.*?\]) given=(\[.*?\])", row["message"] or "")
+        found = re.search(r"PROBE tried=(\d+) foreign=(\[.*?\]) given=(\[.*?\]) got=(\d+): (.*)", row["message"] or "")
         if found:
             reports.setdefault(row["id"], []).append({
-                "tried": int(found[1]), "got": ast.literal_eval(found[2]),
-                "foreign": set(ast.literal_eval(found[3])), "given": set(ast.literal_eval(found[4]))})
+                "tried": int(found[1]), "foreign": set(ast.literal_eval(found[2])),
+                "given": set(ast.literal_eval(found[3])), "got": int(found[4]), "what": found[5]})
     return reports
 
 
@@ -173,7 +193,7 @@ def test_each_attack_gets_nothing_in_instructor_grading(instructor_grades, mode_
     for task, task_reports in reports.items():
         for report in task_reports:
             assert report["tried"] >= MIN_ATTEMPTS, (mode, task, report)
-            assert report["got"] == [], f"{mode}: Task {task} read a secret: {report['got']}"
+            assert report["got"] == 0, f"{mode}: Task {task} read a secret: {report['what']}"
             assert report["foreign"] <= SEEN[task], f"{mode}: Task {task} found answers not sent to it: {report}"
             assert report["given"] <= SENT[task] | {"re", "torch"}, f"{mode}: {task}: {report}"
     assert reports["4.7"][0]["foreign"] >= SENT["4.7"]  # instructor grading does send the stand-in
@@ -185,14 +205,16 @@ def test_a_self_check_sends_no_answer(attacks):
     reports = probe_reports(grade_in_subprocess(attacks, hidden=False))
     assert set(reports) == set(ATTACKS)
     for task, task_reports in reports.items():
-        assert all(r["foreign"] == set() and r["got"] == [] for r in task_reports), (task, task_reports)
+        assert all(r["foreign"] == set() and r["got"] == 0 for r in task_reports), (task, task_reports)
 
 
 def test_with_the_sandbox_off_the_probe_gets_the_answers(attacks):
     """The probe is not vacuous: with nothing in the way it reads ``instructor/`` (and the
     report, in the message, would carry it to the feedback)."""
-    report = probe_reports(grade_in_subprocess(attacks, mode="off", tasks=("1.2",)))["1.2"][0]
-    assert any(attempt.startswith("path ") for attempt in report["got"]), report
+    result = grade_in_subprocess(attacks, mode="off", tasks=("1.2",))
+    report = probe_reports(result)["1.2"][0]
+    assert report["got"] and report["what"].startswith("path "), report
+    assert leaked(json.dumps(result), secret_lines(attacks))  # the grep below would see it
 
 
 def _all_text(folder: Path) -> dict[str, str]:
@@ -220,7 +242,7 @@ def test_no_output_file_of_a_class_run_holds_a_secret_line(attacks, tmp_path):
     files = _all_text(out)
     assert "mallory/feedback.md" in files and "PROBE tried=" in files["mallory/feedback.md"]  # the channel works
     secrets = secret_lines(course / "ada", attacks)
-    assert secrets
+    assert len(secrets) >= 20
     found = {name: leaked(text, secrets) for name, text in files.items() if leaked(text, secrets)}
     assert not found, found
 
@@ -245,6 +267,7 @@ def test_no_file_the_gradescope_release_writes_holds_a_secret_line(attacks, tmp_
     files = _all_text(root / "results")
     assert "PROBE tried=" in files["results.json"]
     secrets = secret_lines(root / "submission")
+    assert len(secrets) >= 20
     found = {name: leaked(text + completed.stdout, secrets) for name, text in files.items()
              if leaked(text + completed.stdout, secrets)}
     assert not found, found

@@ -1,7 +1,7 @@
 # The probe every attack in this folder runs (tests/test_secrets.py prepends it to the
 # attacked cell). It tries each way a submission could reach the grader's secrets and
 # returns one line for the task's message, which reaches the feedback:
-#   PROBE tried=N got=[...] foreign=[...] given=[...]
+#   PROBE tried=N foreign=[...] given=[...] got=K: what: line | what: line
 # got: attempts whose text held a line of instructor/answers.py or hidden.py (__MARKERS__);
 # foreign: answer-named functions and classes in the child's memory that the submission did
 # not define; given: the global names the stand-ins it was handed can see.
@@ -17,7 +17,7 @@ def _probe(given=None):
         data = text.encode("utf-8", "replace") if isinstance(text, str) else (text or b"")
         hit = next((m for m in markers if m in data), None)
         if hit is not None:
-            got.append(f"{what}: {hit[:40].decode()}")
+            got.append(f"{what[:40]}: {hit[:120].decode()}")
 
     def read(what, path, size=1 << 20):
         try:
@@ -115,6 +115,6 @@ def _probe(given=None):
             continue
         if code is not None and foreign_code(code):
             foreign.add(obj.__name__)
-    return (f"PROBE tried={tried[0]} got={got[:3]} foreign={sorted(foreign)} "
-            f"given={sorted(given_names & set(names + ['re', 'torch']))}")
+    return (f"PROBE tried={tried[0]} foreign={sorted(foreign)} "
+            f"given={sorted(given_names & set(names + ['re', 'torch']))} got={len(got)}: {' | '.join(got[:2])}")
 
