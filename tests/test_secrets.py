@@ -146,13 +146,16 @@ def probe_reports(result: dict) -> dict[str, list[dict]]:
 
 
 def _modes() -> list[str]:
-    """This machine's mode, and the same with a layer that contains files dropped: each of
-    Landlock and the namespaces' view must hide ``instructor/`` alone."""
+    """This machine's mode, and the same with a layer dropped: Landlock alone (no namespaces)
+    must hide ``instructor/``, and so must the mount view root makes without Landlock (which
+    ``required`` does not count as containing files, so only where the mode is not that)."""
     current = os.environ.get(sandbox.MODE_ENV, "auto")
     layers = sandbox.detect()
     modes = [current]
-    if layers.active and layers.landlock and (layers.namespaces or layers.views):
-        modes += [f"{current} -namespaces", f"{current} -landlock"]
+    if layers.active and layers.landlock and layers.namespaces and "-namespaces" not in current:
+        modes.append(f"{current} -namespaces")
+    if layers.active and layers.landlock and layers.views and not layers.bwrap and not current.startswith("required"):
+        modes.append(f"{current} -landlock")
     return modes
 
 
