@@ -94,14 +94,18 @@ def answers_present() -> bool:
     return _answers() is not None
 
 
+def _binds(node: ast.Import | ast.ImportFrom) -> set[str]:
+    return {alias.asname or alias.name.split(".")[0] for alias in node.names}
+
+
 def _needs(node: ast.stmt, definitions: dict) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in definitions} - {node.name}
 
 
 @functools.lru_cache(maxsize=None)
 def standin_source(names: tuple[str, ...]) -> str:
-    """The source of the answers ``names`` and of the answers they use, with the file's
-    imports, in file order: what one request needs and nothing more ("" without answers)."""
+    """The source of the answers ``names`` and of the answers they use, with the imports
+    they use, in file order: what one request needs and nothing more ("" without answers)."""
     loaded = _answers()
     if loaded is None:
         return ""
@@ -115,6 +119,8 @@ def standin_source(names: tuple[str, ...]) -> str:
         if name not in wanted:
             wanted.add(name)
             todo += _needs(definitions[name], definitions)
-    chosen = imports + [node for node in definitions.values() if node.name in wanted]
+    chosen = [node for node in definitions.values() if node.name in wanted]
+    used = {n.id for node in chosen for n in ast.walk(node) if isinstance(n, ast.Name)}
+    chosen += [node for node in imports if _binds(node) & used or getattr(node, "module", "") == "__future__"]
     chosen.sort(key=lambda node: node.lineno)
     return "\n\n".join(ast.get_source_segment(text, node) for node in chosen) + "\n"

@@ -200,7 +200,7 @@ def test_each_attack_gets_nothing_in_instructor_grading(instructor_grades, mode_
             assert report["foreign"] <= SEEN[task], f"{mode}: Task {task} found answers not sent to it: {report}"
             assert report["given"] <= SENT[task] | {"re", "torch"}, f"{mode}: {task}: {report}"
     assert reports["4.7"][0]["foreign"] >= SENT["4.7"]  # instructor grading does send the stand-in
-    assert reports["4.7"][0]["given"] == SENT["4.7"] | {"re", "torch"}  # and only what it builds on
+    assert reports["4.7"][0]["given"] - {"re", "torch"} == SENT["4.7"]  # and only what it builds on
     assert not leaked(json.dumps(result), secret_lines(SOLUTIONS))
 
 
