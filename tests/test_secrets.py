@@ -13,9 +13,9 @@ report lands in the task's message.
 
 Graded as an instructor grades (the hidden checks run and the answers stand in), in this
 machine's sandbox mode and with layers dropped, each attack gets nothing: no attempt reads
-a line of ``instructor/``, no answer is in the child's memory but the stand-ins sent for
-that very task, and those show no source and no other answer through their globals. In a
-self-check none is sent at all. Every output file of a class run and of the Gradescope
+a line of ``instructor/``, no answer is in the child's memory but the stand-ins sent to
+that task (or to one graded before it for the same submission), and those show no source
+and no other answer through their globals. In a self-check none is sent at all. Every output file of a class run and of the Gradescope
 release holds no line of ``instructor/`` that the submissions do not hold themselves.
 With the sandbox off the same probe does get the answers: it is not vacuous.
 """
@@ -35,7 +35,7 @@ import pytest
 
 from autograder import grader_only, sandbox
 from autograder.releases import gradescope
-from builders import EXERCISES, ROOT, SEED, SOLUTIONS, copy_lessons, lesson_path, replace_task_cell
+from builders import EXERCISES, SEED, SOLUTIONS, copy_lessons, lesson_path, replace_task_cell
 
 pytestmark = pytest.mark.redteam
 
