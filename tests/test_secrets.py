@@ -64,22 +64,32 @@ def _lines(text: str) -> set[str]:
     return {line.strip() for line in text.splitlines()}
 
 
+# Lines of instructor/ that the package's public code holds too (and the solutions do not):
+# Python's and the checks' vocabulary. Any other such line in the package is a leak (the first test);
+# the package itself is not taken as public, or a leak into it would hide its own lines.
+SHARED_WITH_PACKAGE = {"from __future__ import annotations", "except TypeError:",
+                       'got = t.call("matmul", a, b)["result"]', "a, b = t.randn(*shape_a), t.randn(*shape_b)"}
+
+
 def public_text(*folders: Path) -> str:
-    """What anyone may see: the kit's package, solutions and exercises, and ``folders`` (the
-    submissions of a run: a student's own text may reach their feedback)."""
+    """What anyone may see: solutions and exercises, and ``folders`` (the submissions of a
+    run: a student's own text may reach their feedback)."""
     texts = []
-    for folder in (sandbox.PACKAGE_DIR, SOLUTIONS, EXERCISES, *folders):
+    for folder in (SOLUTIONS, EXERCISES, *folders):
         for path in sorted(Path(folder).rglob("*")):
             if path.is_file() and path.suffix in (".py", ".ipynb", ".md", ".toml", ".json"):
                 texts.append(path.read_text(encoding="utf-8", errors="replace"))
     return "\n".join(texts)
 
 
+def instructor_lines() -> set[str]:
+    return {line for path in sorted(INSTRUCTOR.glob("*.py")) for line in _lines(path.read_text()) if len(line) >= 16}
+
+
 def secret_lines(*submissions: Path) -> set[str]:
     """Lines of ``instructor/`` that occur nowhere in public text or in a submission of the run."""
     public = public_text(*submissions)
-    return {line for path in sorted(INSTRUCTOR.glob("*.py")) for line in _lines(path.read_text())
-            if len(line) >= 16 and line not in public}
+    return {line for line in instructor_lines() - SHARED_WITH_PACKAGE if line not in public}
 
 
 def answer_names() -> list[str]:
@@ -169,11 +179,16 @@ def instructor_grades(attacks) -> dict[str, dict]:
     return {mode: grade_in_subprocess(attacks, mode=mode) for mode in _modes()}
 
 
-def test_the_secrets_are_outside_the_package_and_the_probe_has_markers():
+def test_the_secrets_are_outside_the_package_and_none_of_their_lines_is_in_it():
     assert INSTRUCTOR is not None and (INSTRUCTOR / "answers.py").is_file() and (INSTRUCTOR / "hidden.py").is_file()
     assert not INSTRUCTOR.resolve().is_relative_to(sandbox.PACKAGE_DIR)
     assert grader_only.out_of_reach(INSTRUCTOR) == INSTRUCTOR
     assert len(secret_lines()) >= 20 and {"Runner", "TrainEvalCallback", "matmul_larger_shapes"} <= set(answer_names())
+    package = "\n".join(p.read_text(errors="replace") for p in sandbox.PACKAGE_DIR.rglob("*")
+                        if p.is_file() and p.suffix != ".pyc")
+    public = public_text()
+    in_package = {line for line in instructor_lines() if line in package and line not in public}
+    assert in_package <= SHARED_WITH_PACKAGE, f"lines of instructor/ in the autograder package: {in_package - SHARED_WITH_PACKAGE}"
     assert set(ATTACKS) == set(SENT)
 
 
