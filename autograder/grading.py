@@ -30,8 +30,10 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     01). Any other file, and a folder, is a whole submission: every task is looked for in
     it. ``aliases`` maps tasks to the names a submission uses (``locate.parse_aliases``).
     ``child``: a child launched ahead that never ran code (the notebook's grader keeps one ready).
-    ``hidden`` also runs the hidden checks (instructor grading, Gradescope), each a row of
-    its own; without it the result counts them in ``hidden_pending``.
+    ``hidden``: instructor grading (``autograder grade``, a class run, Gradescope). The hidden
+    checks run, each a row of its own, and a task built on an earlier one runs with the
+    instructor's answer for it (``grader_only``); without it (``autograder check``) the result
+    counts the hidden checks in ``hidden_pending`` and such a task runs on the student's own.
     ``time_limit``: seconds for the whole submission, from its first cell; the tasks not
     reached by then are errors that say so (the ones before keep their grades).
     """
@@ -52,7 +54,7 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
             if session.out_of_time:
                 result = _out_of_time(task, session, last)
             else:
-                result, last = grade_task(task, session, _task_seed(seed, task), results), task
+                result, last = grade_task(task, session, _task_seed(seed, task), results, instructor=hidden), task
             results[task.id] = result
             if progress:
                 progress(result)
@@ -97,7 +99,10 @@ def _task_seed(seed: int, task: Task) -> int:
     return zlib.crc32(f"{seed}:{task.id}".encode())
 
 
-def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskResult]) -> TaskResult:
+def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskResult], *,
+               instructor: bool = False) -> TaskResult:
+    """``instructor``: instructor grading, where the answers a task builds on stand in for the
+    student's (``grader_only``); a self-check runs it on the student's own."""
     loaded = session.submission
     result = TaskResult(id=task.id, name=task.name, max_score=task.points, status=PASSED,
                         location=loaded.location(task.id))
@@ -111,6 +116,7 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
         context.notes.append(found.note)
     context.trace_all = enforcement.wants_trace(task.id)
     context.earlier = earlier
+    context.instructor = instructor
     result.measures = context.measures  # filled by the checks (the speed ratio)
     try:
         enforcement.check_source_first(context, loaded)

@@ -72,7 +72,7 @@ def work(path: Path, grades: int) -> dict[str, list[float]]:
         for stem in NEW_LESSONS:
             for task in tasks_of(stem):
                 started = time.process_time()
-                result = grade_task(task, session, _task_seed(round_number, task), {})
+                result = grade_task(task, session, _task_seed(round_number, task), {}, instructor=True)
                 assert result.status == "passed", result.message
                 if round_number:
                     seconds.setdefault(task.id, []).append(time.process_time() - started)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 # tests/mutants/ holds wrong submissions (cell bodies), not tests: some are named like
 # test files (test_near_never_raises.py) and define functions called test*.
-collect_ignore = ["mutants"]
+collect_ignore = ["mutants", "secrets"]  # secrets/: hostile cells for test_secrets.py
 
 # `autograder check` grades in its own process here, as before its grader process existed;
 # tests/test_check_server.py turns the server on, in a folder of this session's own, and no
