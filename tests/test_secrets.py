@@ -25,6 +25,7 @@ import ast
 import html
 import json
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -253,12 +254,13 @@ def test_no_output_file_of_a_class_run_holds_a_secret_line(attacks, tmp_path):
 
     course = tmp_path / "class"
     course.mkdir()
-    os.symlink(attacks, course / "mallory")
+    shutil.copytree(attacks, course / "mallory")  # a class entry that is a link is refused, never read
     copy_lessons(course / "ada", upto="l04_callbacks")
     out = tmp_path / "out"
     grade_class(course, out=out, jobs=2, seed=SEED, task_ids=list(ATTACKS), progress=Quiet())
     files = _all_text(out)
-    assert "mallory/feedback.md" in files and "PROBE tried=" in files["mallory/feedback.md"]  # the channel works
+    feedback = "students/mallory/feedback.md"
+    assert feedback in files and "PROBE tried=" in files[feedback]  # the channel works
     secrets = secret_lines(course / "ada", attacks)
     assert len(secrets) >= 20
     found = {name: leaked(text, secrets) for name, text in files.items() if leaked(text, secrets)}
