@@ -135,7 +135,7 @@ class TaskContext:
         """A call that failed on the kit's signature: the student's parameters beside the kit's."""
         if raised.get("type") != "TypeError" or "argument" not in str(raised.get("message", "")):
             return ""
-        from autograder.locate import kit_params
+        from autograder.reading.locate import kit_params
 
         name = re.split(r"[ .(]", function, maxsplit=1)[0]
         found = self.session.submission.found.get(self.task.id)

@@ -15,8 +15,9 @@ import types
 
 import torch
 
-from autograder import cells as cell_rules
-from autograder import importer, scenarios, wire
+from autograder.reading import cells as cell_rules
+from autograder import scenarios, wire
+from autograder.reading import importer
 
 
 class Child:

@@ -15,7 +15,7 @@ from rich.console import Console
 from autograder import report
 from autograder.daemon import GradingFailed
 from autograder.limits import DEFAULT_TIME_LIMIT
-from autograder.submission import SubmissionError
+from autograder.reading.submission import SubmissionError
 from autograder.tasks import TASKS
 
 
@@ -30,7 +30,7 @@ def check(args) -> int:
     Example: autograder check --watch exercises/l01_matmul.py
     """
     if args.watch:
-        from autograder.locate import config_tasks
+        from autograder.reading.locate import config_tasks
         from autograder.watch import watch
 
         return watch(args.path, grade=lambda task_ids: _check_result(args, task_ids),
@@ -77,7 +77,7 @@ def _check_result(args, task_ids: list[str] | None = None):
         return _grade(args, task_ids=task_ids)
     from rich.progress import Progress
 
-    from autograder.locate import config_tasks
+    from autograder.reading.locate import config_tasks
 
     request = {"cwd": os.getcwd(), "path": str(args.path), "seed": args.seed, "aliases": _aliases(args),
                "task_ids": task_ids or args.task or config_tasks(args.path)}
@@ -129,7 +129,7 @@ def _grade_class(args) -> int:
 
     if args.json is not None or args.pass_score is not None:
         raise ValueError("--json and --pass-score grade one submission; a class run (--out) writes OUT/")
-    from autograder.locate import config_tasks
+    from autograder.reading.locate import config_tasks
 
     from autograder.classroom.run import RunInterrupted
 
@@ -234,7 +234,7 @@ def _grade(args, hidden: bool = False, task_ids: list[str] | None = None):
 
     from autograder import reference, warm
 
-    from autograder.locate import config_tasks
+    from autograder.reading.locate import config_tasks
 
     task_ids = task_ids or args.task or config_tasks(args.path)
     aliases = _aliases(args)
@@ -252,7 +252,7 @@ def _grade(args, hidden: bool = False, task_ids: list[str] | None = None):
 
 def _aliases(args) -> dict:
     """``--alias`` entries over those of an ``autograder.toml`` beside the submission."""
-    from autograder.locate import config_aliases, parse_aliases
+    from autograder.reading.locate import config_aliases, parse_aliases
 
     return parse_aliases([*config_aliases(args.path), *(args.alias or [])])
 

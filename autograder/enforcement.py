@@ -8,7 +8,8 @@ A violation fails the rule check, not the values, and says so.
 """
 from __future__ import annotations
 
-from autograder import rules, submission
+from autograder import rules
+from autograder.reading import submission
 from autograder.checking import CheckFailed, TaskContext
 
 VALUES_FINE = "(its values are right)"

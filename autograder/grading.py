@@ -11,7 +11,8 @@ import zlib
 from pathlib import Path
 from typing import Callable
 
-from autograder import enforcement, messages, reference, speed, submission
+from autograder import enforcement, messages, reference, speed
+from autograder.reading import submission
 from autograder.checking import CheckFailed, TaskContext, TaskError
 from autograder.checks import CHECKS, HIDDEN, HiddenCheck, hidden_counts
 from autograder.results import ERROR, FAILED, PASSED, CheckResult, SubmissionResult, TaskResult

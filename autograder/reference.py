@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograder import submission
+from autograder.reading import submission
 
 if TYPE_CHECKING:  # imported when used: ``solutions_dir`` serves the command line before torch loads
     from autograder.runner import Session

@@ -23,7 +23,7 @@ import time
 from autograder import messages, sandbox, wire
 from autograder import warm as warm_start  # the module; ``Child.warm`` is a server
 from autograder.sandbox import forkserver
-from autograder.submission import Submission
+from autograder.reading.submission import Submission
 from autograder.warm import START_ERRORS, START_TIMEOUT, Warm, child_env
 
 CELL_TIMEOUT = 30.0  # a cell only imports and defines; imports (pyplot, IPython) are slow on a busy machine

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from autograder import report
 from autograder.results import SubmissionResult
-from autograder.submission import SUFFIXES, SubmissionError, load
+from autograder.reading.submission import SUFFIXES, SubmissionError, load
 from autograder.tasks import TASKS
 
 STEP_MS = 30  # quiet time after a change before it is handled: an editor's save is one batch

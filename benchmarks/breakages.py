@@ -189,7 +189,7 @@ EXPORTED = "[(c.source, c.filename) for c in cells if c.exported]"
 KIT_LESSON = ('[(p.read_text(), p.name) for p in Path(__file__).resolve().parents[1].joinpath("solutions")'
               '.glob(f"l{source_file.number}_*.py")]')
 HASHED = "settings = [self.single, self.task_ids, self.seed, self.aliases, self.time_limit]"
-SUBMISSION, CLI, ENTRIES, WORK = ("autograder/submission.py", "autograder/cli.py", "autograder/classroom/entries.py",
+SUBMISSION, CLI, ENTRIES, WORK = ("autograder/reading/submission.py", "autograder/cli.py", "autograder/classroom/entries.py",
                                   "autograder/classroom/work.py")
 
 

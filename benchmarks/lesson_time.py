@@ -36,7 +36,8 @@ import torch.nn.functional as F  # noqa: E402
 
 from autograder import learnable  # noqa: E402
 from autograder.checks.training import ACCURACY_THRESHOLD  # noqa: E402
-from autograder import child, submission, wire  # noqa: E402
+from autograder import child, wire  # noqa: E402
+from autograder.reading import submission  # noqa: E402
 from autograder.grading import _task_seed, grade, grade_task  # noqa: E402
 from autograder.runner import Session  # noqa: E402
 from autograder.tasks import TASKS, tasks_of  # noqa: E402

@@ -58,7 +58,7 @@ sys.argv = sys.argv[:1]
 spec = importlib.util.spec_from_file_location("lesson_time", kit + "/benchmarks/lesson_time.py")
 lesson_time = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(lesson_time)
-from autograder import submission
+from autograder.reading import submission
 from autograder.grading import _task_seed, grade_task
 from autograder.runner import Session
 from autograder.tasks import tasks_of

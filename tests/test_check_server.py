@@ -256,7 +256,8 @@ def test_a_changed_task_is_graded_again_with_the_tasks_built_on_it():
 
 
 def test_the_flags_a_staying_process_keeps_follow_the_file(tmp_path):
-    from autograder import enforcement, submission
+    from autograder import enforcement
+    from autograder.reading import submission
 
     path = lesson00(tmp_path / "f")
     assert enforcement.flags(submission.load(path)) == []

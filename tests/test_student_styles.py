@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import submission as reading
+from autograder.reading import submission as reading
 from autograder.grading import grade
-from autograder.locate import parse_aliases
+from autograder.reading.locate import parse_aliases
 from autograder.results import PASSED
 from builders import EXERCISES, SOLUTIONS, by_id
 from course_notebooks import write_notebook

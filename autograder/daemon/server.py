@@ -176,7 +176,7 @@ class _Gone(Exception):
 
 def _check(request: dict, ahead, send) -> dict:
     from autograder.grading import grade
-    from autograder.submission import SubmissionError
+    from autograder.reading.submission import SubmissionError
 
     def progress(task) -> None:
         try:

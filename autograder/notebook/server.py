@@ -85,7 +85,7 @@ def handle(line: str, ahead: Ahead) -> dict:
 def _grade(line: str, ahead: Ahead, started: float) -> dict:
     from autograder.grading import grade
     from autograder.notebook.selection import choose
-    from autograder.submission import SubmissionError
+    from autograder.reading.submission import SubmissionError
 
     try:
         request = json.loads(line)

@@ -22,8 +22,9 @@ import difflib
 import re
 from dataclasses import dataclass, field, replace
 
-from autograder import cells as cell_rules
-from autograder import finder, messages
+from autograder.reading import cells as cell_rules
+from autograder import messages
+from autograder.reading import finder
 from autograder.tasks import TASKS, Task, lesson_of
 
 
