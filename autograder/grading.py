@@ -130,11 +130,11 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
         result.checks.append(CheckResult(failure.check, False, failure.message, failure.hint))
         result.status = FAILED
         hint = " ".join(filter(None, [failure.hint, *dict.fromkeys(context.notes),
-                                      _undefined_note(failure.message, session)]))
+                                      _undefined_note(failure.message, session, task)]))
         result.message = _compose(task, failure.message, hint, loaded, earlier)
     except TaskError as error:
         result.status = ERROR
-        result.message = _compose(task, str(error), _undefined_note(str(error), session), loaded, earlier)
+        result.message = _compose(task, str(error), _undefined_note(str(error), session, task), loaded, earlier)
     return result
 
 
@@ -161,10 +161,14 @@ def grade_hidden(task: Task, extra: HiddenCheck, session: Session, seed: int) ->
     return result
 
 
-def _undefined_note(problem: str, session: Session) -> str:
-    """A name that is not defined often goes back to a failing import or cell."""
+def _undefined_note(problem: str, session: Session, task: Task | None = None) -> str:
+    """A name that is not defined often goes back to a failing import or cell, or to a task
+    cell that defines the function under another name."""
     if "not defined" not in problem:
         return ""
+    found = session.submission.found.get(task.id) if task else None
+    if found and found.renamed_in_cell:
+        return found.renamed_in_cell
     failures = session.notes + session.cell_failures
     return f"Note: {failures[0]}" if failures else ""
 
