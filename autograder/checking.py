@@ -11,7 +11,7 @@ import re
 
 import torch
 
-from autograder import messages
+from autograder import grader_only, messages
 from autograder.results import PASSED
 from autograder.runner import ChildFailure, Session
 from autograder.tasks import TASKS, Task
@@ -43,6 +43,7 @@ class TaskContext:
         self.traces: list[dict] = []
         self.measures: dict[str, float] = {}  # numbers for the instructor (the speed ratio)
         self.earlier: dict = {}  # task id -> TaskResult of the tasks graded before this one
+        self.instructor = False  # instructor grading: answers a task builds on are sent as stand-ins
 
     # -- inputs -----------------------------------------------------------------
     def randn(self, *shape, scale: float = 1.0) -> torch.Tensor:
@@ -52,10 +53,14 @@ class TaskContext:
         return torch.randint(low, high, shape, generator=self.generator)
 
     # -- running ----------------------------------------------------------------
-    def scenario(self, name: str, function: str, /, trace: bool = False, **kwargs) -> dict:
+    def scenario(self, name: str, function: str, /, trace: bool = False, answers: tuple[str, ...] = (),
+                 **kwargs) -> dict:
+        """``answers``: the instructor's answers this task builds on, sent (as source, for this
+        request only) in instructor grading; elsewhere the student's own stand in."""
         trace = trace or self.trace_all
+        given = grader_only.standin_source(tuple(answers)) if answers and self.instructor else ""
         try:
-            reply = self.session.scenario(self.task.id, name, trace=trace, **kwargs)
+            reply = self.session.scenario(self.task.id, name, trace=trace, given=given, **kwargs)
         except ChildFailure as exc:
             raise TaskError(messages.CRASHED.format(reason=exc, function=function)) from None
         if reply.get("ok") is not True or not isinstance(reply.get("value"), dict):
@@ -130,7 +135,7 @@ class TaskContext:
         """A call that failed on the kit's signature: the student's parameters beside the kit's."""
         if raised.get("type") != "TypeError" or "argument" not in str(raised.get("message", "")):
             return ""
-        from autograder.locate import kit_params
+        from autograder.reading.locate import kit_params
 
         name = re.split(r"[ .(]", function, maxsplit=1)[0]
         found = self.session.submission.found.get(self.task.id)

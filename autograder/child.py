@@ -15,8 +15,9 @@ import types
 
 import torch
 
-from autograder import cells as cell_rules
-from autograder import importer, scenarios, wire
+from autograder.reading import cells as cell_rules
+from autograder import scenarios, wire
+from autograder.reading import importer
 
 
 class Child:
@@ -67,17 +68,19 @@ class Child:
                        for f, first, last, tasks in self.spans)
         return ignore
 
-    def run_scenario(self, *, task, name, kwargs, trace=False):
+    def run_scenario(self, *, task, name, kwargs, trace=False, given=""):
+        """``given``: stand-ins the grader sent for this request only (``scenarios.given``)."""
         if task not in self.snapshots:
             return {"ok": False, "missing": f"the cell for Task {task} did not run"}
         namespace = self.restore(task)
         try:
-            if not trace:
-                return {"ok": True, "value": scenarios.SCENARIOS[name](namespace, **kwargs)}
-            from autograder.tracing import CallRecorder
+            with scenarios.given(given):
+                if not trace:
+                    return {"ok": True, "value": scenarios.SCENARIOS[name](namespace, **kwargs)}
+                from autograder.tracing import CallRecorder
 
-            with CallRecorder(set(scenarios._SUBMISSION_FILES), ignore=self.other_tasks_code(task)) as recorder:
-                value = scenarios.SCENARIOS[name](namespace, **kwargs)
+                with CallRecorder(set(scenarios._SUBMISSION_FILES), ignore=self.other_tasks_code(task)) as recorder:
+                    value = scenarios.SCENARIOS[name](namespace, **kwargs)
             return {"ok": True, "value": value, "trace": recorder.summary()}
         except scenarios.MissingName as exc:
             return {"ok": False, "missing": f"`{exc}` is not defined after the cell of Task {task}"}

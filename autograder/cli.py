@@ -13,22 +13,86 @@ from pathlib import Path
 from rich.console import Console
 
 from autograder import report
-from autograder.classroom.entries import EntryError
+from autograder.daemon import GradingFailed
 from autograder.limits import DEFAULT_TIME_LIMIT
-from autograder.submission import SubmissionError
+from autograder.reading.submission import SubmissionError
 from autograder.tasks import TASKS
 
 
 def check(args) -> int:
     """Grade lessons and show, task by task, what passes and why not.
 
+    The first check leaves a grader process running for you (this kit install only; it
+    stops after 15 idle minutes), so the next ones answer in under a second: the same
+    grading, sandbox and messages. --no-server grades in this process instead.
+    --watch grades again, each time a lesson file is saved, the tasks whose cells changed.
     Example: autograder check exercises/ --task 2.11
+    Example: autograder check --watch exercises/l01_matmul.py
     """
-    result = _grade(args)
+    if args.watch:
+        from autograder.reading.locate import config_tasks
+        from autograder.watch import watch
+
+        return watch(args.path, grade=lambda task_ids: _check_result(args, task_ids),
+                     task_ids=args.task or config_tasks(args.path), aliases=_aliases(args))
+    result = _check_result(args)
     report.print_table(result)
     if args.json:
         report.write_json(result, args.json)
     return 0 if result.passed else 1
+
+
+def server(args) -> int:
+    """Show or stop the grader process that `autograder check` keeps running.
+
+    It serves this user and this kit install only, and stops by itself after 15 idle
+    minutes (AUTOGRADER_SERVER_IDLE seconds); a new kit version, an edited grader file or
+    another environment starts a fresh one. AUTOGRADER_SERVER=0 turns it off.
+    Example: autograder server status
+    """
+    from autograder import daemon
+
+    if args.action == "stop":
+        print(daemon.stop())
+        return 0
+    state = daemon.status()
+    if state is None:
+        print("no grader process is running")
+        return 0
+    import time
+
+    started = time.strftime("%H:%M:%S", time.localtime(state.get("started", 0)))
+    print(f"grader process {state.get('pid')}: running since {started}, {state.get('checks', 0)} checks, "
+          f"stops after {state.get('idle_seconds', 0) / 60:g} idle minutes; socket {state['socket']}")
+    if not state["current"]:
+        print("it is stale (the kit, its files or the environment changed): the next check replaces it")
+    return 0
+
+
+def _check_result(args, task_ids: list[str] | None = None):
+    """The check's result, from the grader process when there is one (``daemon``), else graded here."""
+    from autograder import daemon
+
+    if args.no_server or not daemon.enabled():
+        return _grade(args, task_ids=task_ids)
+    from rich.progress import Progress
+
+    from autograder.reading.locate import config_tasks
+
+    request = {"cwd": os.getcwd(), "path": str(args.path), "seed": args.seed, "aliases": _aliases(args),
+               "task_ids": task_ids or args.task or config_tasks(args.path)}
+    try:
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
+            bar = progress.add_task(f"grading {args.path}", total=None)
+            reply = daemon.check(request, progress=lambda task: progress.update(bar, description=f"Task {task}"))
+    except daemon.Unavailable as exc:
+        print(f"autograder check: {exc}; grading in this process", file=sys.stderr)
+        return _grade(args, task_ids=task_ids)
+    if not reply.get("ok"):
+        if reply.get("usage"):
+            raise ValueError(reply.get("error"))
+        raise daemon.GradingFailed(reply.get("error"))
+    return daemon.from_wire(reply["result"])
 
 
 def grade(args) -> int:
@@ -65,7 +129,7 @@ def _grade_class(args) -> int:
 
     if args.json is not None or args.pass_score is not None:
         raise ValueError("--json and --pass-score grade one submission; a class run (--out) writes OUT/")
-    from autograder.locate import config_tasks
+    from autograder.reading.locate import config_tasks
 
     from autograder.classroom.run import RunInterrupted
 
@@ -165,26 +229,30 @@ def _time_limit(args) -> float | None:
     return seconds or None
 
 
-def _grade(args, hidden: bool = False):
+def _grade(args, hidden: bool = False, task_ids: list[str] | None = None):
     from rich.progress import Progress
 
     from autograder import reference, warm
 
-    warm.prestart(1 + (reference.solutions_dir() is not None))  # their torch imports overlap ours
+    from autograder.reading.locate import config_tasks
+
+    task_ids = task_ids or args.task or config_tasks(args.path)
+    aliases = _aliases(args)
+    # the servers this grade needs (the reference's only to time a task against it) import torch
+    # while this process does
+    warm.prestart(1 + reference.needed(args.path, task_ids, aliases))
     from autograder.grading import grade as grade_submission
 
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         bar = progress.add_task(f"grading {args.path}", total=None)
-        from autograder.locate import config_tasks
-
-        return grade_submission(args.path, task_ids=args.task or config_tasks(args.path), seed=args.seed,
-                                aliases=_aliases(args), hidden=hidden, time_limit=_time_limit(args),
+        return grade_submission(args.path, task_ids=task_ids, seed=args.seed,
+                                aliases=aliases, hidden=hidden, time_limit=_time_limit(args),
                                 progress=lambda task: progress.update(bar, description=f"Task {task.id}"))
 
 
 def _aliases(args) -> dict:
     """``--alias`` entries over those of an ``autograder.toml`` beside the submission."""
-    from autograder.locate import config_aliases, parse_aliases
+    from autograder.reading.locate import config_aliases, parse_aliases
 
     return parse_aliases([*config_aliases(args.path), *(args.alias or [])])
 
@@ -215,6 +283,10 @@ def parser() -> argparse.ArgumentParser:
     sub = command("check", check)
     grading_options(sub, "exercises")
     sub.add_argument("--json", type=Path, help="also write the JSON result here")
+    sub.add_argument("--no-server", action="store_true",
+                     help="grade in this process, without the grader process that later checks reuse")
+    sub.add_argument("--watch", action="store_true",
+                     help="stay, and grade again the tasks whose cells changed each time a file is saved")
     sub = command("grade", grade)
     grading_options(sub)
     sub.add_argument("--json", type=Path, help="one submission: where to write the JSON result")
@@ -236,6 +308,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--check", action="store_true", help="only report exercise files that are out of date")
     command("tasks", list_tasks)
     command("doctor", doctor)
+    sub = command("server", server)
+    sub.add_argument("action", choices=("status", "stop"))
     return main
 
 
@@ -243,9 +317,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (SubmissionError, ValueError, EntryError, FileNotFoundError) as exc:
+    except _usage_errors(args.command) as exc:
         print(f"autograder {args.command}: {exc}", file=sys.stderr)
         return 2
+
+
+def _usage_errors(command: str) -> tuple[type[Exception], ...]:
+    """What a command reports in one line (exit status 2) instead of a traceback; evaluated
+    only when something was raised, so that a check never imports the class run's modules."""
+    errors = (SubmissionError, ValueError, FileNotFoundError, GradingFailed)
+    if command == "grade":
+        from autograder.classroom.entries import EntryError
+
+        errors += (EntryError,)
+    return errors
 
 
 def run() -> None:

@@ -11,7 +11,8 @@ import zlib
 from pathlib import Path
 from typing import Callable
 
-from autograder import enforcement, messages, reference, speed, submission
+from autograder import enforcement, messages, reference, speed
+from autograder.reading import submission
 from autograder.checking import CheckFailed, TaskContext, TaskError
 from autograder.checks import CHECKS, HIDDEN, HiddenCheck, hidden_counts
 from autograder.results import ERROR, FAILED, PASSED, CheckResult, SubmissionResult, TaskResult
@@ -30,8 +31,10 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     01). Any other file, and a folder, is a whole submission: every task is looked for in
     it. ``aliases`` maps tasks to the names a submission uses (``locate.parse_aliases``).
     ``child``: a child launched ahead that never ran code (the notebook's grader keeps one ready).
-    ``hidden`` also runs the hidden checks (instructor grading, Gradescope), each a row of
-    its own; without it the result counts them in ``hidden_pending``.
+    ``hidden``: instructor grading (``autograder grade``, a class run, Gradescope). The hidden
+    checks run, each a row of its own, and a task built on an earlier one runs with the
+    instructor's answer for it (``grader_only``); without it (``autograder check``) the result
+    counts the hidden checks in ``hidden_pending`` and such a task runs on the student's own.
     ``time_limit``: seconds for the whole submission, from its first cell; the tasks not
     reached by then are errors that say so (the ones before keep their grades).
     """
@@ -40,8 +43,8 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
     loaded = submission.load(path, task_ids, aliases)
     results: dict[str, TaskResult] = {}
     hidden_results: list[TaskResult] = []
-    if any(speed.SPEED.get(t.id) and speed.SPEED[t.id].ratio for t in loaded.tasks):
-        reference.warm_up()
+    if reference.solutions_dir() is not None and reference.wanted(loaded):
+        reference.warm_up()  # its child starts while the submission loads
     with Session(loaded, child=child) as session:
         if time_limit:
             _start(session)  # a slow start on a busy machine is not the submission's time
@@ -52,7 +55,7 @@ def grade(path: Path, *, task_ids: list[str] | None = None, seed: int | None = N
             if session.out_of_time:
                 result = _out_of_time(task, session, last)
             else:
-                result, last = grade_task(task, session, _task_seed(seed, task), results), task
+                result, last = grade_task(task, session, _task_seed(seed, task), results, instructor=hidden), task
             results[task.id] = result
             if progress:
                 progress(result)
@@ -97,7 +100,10 @@ def _task_seed(seed: int, task: Task) -> int:
     return zlib.crc32(f"{seed}:{task.id}".encode())
 
 
-def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskResult]) -> TaskResult:
+def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskResult], *,
+               instructor: bool = False) -> TaskResult:
+    """``instructor``: instructor grading, where the answers a task builds on stand in for the
+    student's (``grader_only``); a self-check runs it on the student's own."""
     loaded = session.submission
     result = TaskResult(id=task.id, name=task.name, max_score=task.points, status=PASSED,
                         location=loaded.location(task.id))
@@ -111,6 +117,7 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
         context.notes.append(found.note)
     context.trace_all = enforcement.wants_trace(task.id)
     context.earlier = earlier
+    context.instructor = instructor
     result.measures = context.measures  # filled by the checks (the speed ratio)
     try:
         enforcement.check_source_first(context, loaded)
@@ -123,11 +130,11 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
         result.checks.append(CheckResult(failure.check, False, failure.message, failure.hint))
         result.status = FAILED
         hint = " ".join(filter(None, [failure.hint, *dict.fromkeys(context.notes),
-                                      _undefined_note(failure.message, session)]))
+                                      _undefined_note(failure.message, session, task)]))
         result.message = _compose(task, failure.message, hint, loaded, earlier)
     except TaskError as error:
         result.status = ERROR
-        result.message = _compose(task, str(error), _undefined_note(str(error), session), loaded, earlier)
+        result.message = _compose(task, str(error), _undefined_note(str(error), session, task), loaded, earlier)
     return result
 
 
@@ -154,10 +161,14 @@ def grade_hidden(task: Task, extra: HiddenCheck, session: Session, seed: int) ->
     return result
 
 
-def _undefined_note(problem: str, session: Session) -> str:
-    """A name that is not defined often goes back to a failing import or cell."""
+def _undefined_note(problem: str, session: Session, task: Task | None = None) -> str:
+    """A name that is not defined often goes back to a failing import or cell, or to a task
+    cell that defines the function under another name."""
     if "not defined" not in problem:
         return ""
+    found = session.submission.found.get(task.id) if task else None
+    if found and found.renamed_in_cell:
+        return found.renamed_in_cell
     failures = session.notes + session.cell_failures
     return f"Note: {failures[0]}" if failures else ""
 

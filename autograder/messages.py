@@ -92,6 +92,8 @@ NOT_UTF8 = ("{file} is not valid {encoding}: byte 0x{byte:02x} at line {line} (a
             "\ufffd; save the file as UTF-8 (or declare its encoding: # -*- coding: latin-1 -*-)")
 FALLBACK = "Note: graded from {other}: {graded} only raises NotImplementedError for it."
 SIGNATURE_DIFFERS = "Hint: your `{name}` takes ({theirs}); the kit calls {kit_name}({kit}), in that order."
+RENAMED_IN_CELL = ("Hint: the cell of Task {task} ({where}) defines `{name}`, not `{kit}`: rename it to `{kit}`, "
+                   "or ask your instructor for the alias `--alias {task}={name}`.")
 GRADED_AS = "Note: graded `{name}` ({where}) as Task {task}, {why}."
 REPLACED = ("Note: `{name}` ({where}) replaced an earlier definition ({earlier}), so the earlier one "
             "is not graded.")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import submission
+from autograder.reading import submission
 from autograder.grading import grade_task
 from autograder.results import PASSED, TaskResult
 from autograder.runner import Session

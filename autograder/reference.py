@@ -9,6 +9,7 @@ ratio-to-reference check is skipped and says so, while the work check still runs
 """
 from __future__ import annotations
 
+import ast
 import atexit
 import multiprocessing.util
 import os
@@ -16,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograder import submission
+from autograder.reading import submission
 
 if TYPE_CHECKING:  # imported when used: ``solutions_dir`` serves the command line before torch loads
     from autograder.runner import Session
@@ -30,6 +31,43 @@ def solutions_dir() -> Path | None:
     configured = os.environ.get(SOLUTIONS_ENV)
     folder = Path(configured) if configured else Path(__file__).resolve().parents[1] / "solutions"
     return folder if folder.is_dir() and any(folder.glob("l*.py")) else None
+
+
+def needed(path: Path, task_ids: list[str] | None = None, aliases: dict | None = None) -> bool:
+    """``wanted`` for a submission on disk, read without torch: the command line starts the
+    reference's child ahead only for a check that will need it."""
+    if solutions_dir() is None:
+        return False
+    try:
+        return wanted(submission.load(Path(path), task_ids, aliases))
+    except (submission.SubmissionError, OSError, ValueError):
+        return False  # the grade says why
+
+
+def wanted(loaded: submission.Submission) -> bool:
+    """Whether grading ``loaded`` will time a task against the reference: a task with a
+    time-ratio check is defined, and not as the release's stub (``raise NotImplementedError``
+    fails its values first). Only a guess of when to start the child: ``session`` starts it
+    whenever a timing needs it."""
+    from autograder.speed_limits import timed_against_reference
+
+    timed = {task.id for task in loaded.tasks if timed_against_reference([task.id])}
+    return any(timed & set(cell.tasks) and not _stub(cell.source) for _, cell in loaded.cells())
+
+
+def _stub(source: str) -> bool:
+    """A cell with a function whose body is only (a docstring and) ``raise NotImplementedError``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = [statement for statement in node.body if not (
+                isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))]
+            if len(body) == 1 and isinstance(body[0], ast.Raise) and "NotImplementedError" in ast.dump(body[0]):
+                return True
+    return False
 
 
 def session() -> "Session | None":

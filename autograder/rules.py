@@ -20,8 +20,8 @@ import ast
 import re
 from dataclasses import dataclass
 
-from autograder import cells
-from autograder.source_names import DEFS, Chain, Names, getattr_literal, literal, references
+from autograder.reading import cells
+from autograder.reading.source_names import DEFS, Chain, Names, getattr_literal, literal, references
 
 
 @dataclass(frozen=True)

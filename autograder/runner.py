@@ -23,7 +23,7 @@ import time
 from autograder import messages, sandbox, wire
 from autograder import warm as warm_start  # the module; ``Child.warm`` is a server
 from autograder.sandbox import forkserver
-from autograder.submission import Submission
+from autograder.reading.submission import Submission
 from autograder.warm import START_ERRORS, START_TIMEOUT, Warm, child_env
 
 CELL_TIMEOUT = 30.0  # a cell only imports and defines; imports (pyplot, IPython) are slow on a busy machine
@@ -327,11 +327,14 @@ class Session:
         self.executed = replayed
 
     def scenario(self, task: str, scenario: str, /, timeout: float = SCENARIO_TIMEOUT,
-                 trace: bool = False, **kwargs) -> dict:
-        """Run a scenario on the task's snapshot; ChildFailure after a crash or hang."""
+                 trace: bool = False, given: str = "", **kwargs) -> dict:
+        """Run a scenario on the task's snapshot; ChildFailure after a crash or hang.
+        ``given``: source of stand-ins for this request only (``grader_only.standin_source``)."""
+        request = {"op": "scenario", "task": task, "name": scenario, "kwargs": kwargs, "trace": trace}
+        if given:
+            request["given"] = given
         try:
-            return self.child.request({"op": "scenario", "task": task, "name": scenario,
-                                       "kwargs": kwargs, "trace": trace}, self.timeout(timeout))
+            return self.child.request(request, self.timeout(timeout))
         except ChildFailure:
             self.restart()
             raise

@@ -6,6 +6,8 @@ never judge: the grader compares what comes back with its own oracle.
 """
 from __future__ import annotations
 
+import builtins
+import contextlib
 import functools
 import itertools
 import operator
@@ -14,12 +16,8 @@ import types
 
 import torch
 
-from autograder import importer, standins
-
-try:  # the instructor's copy; a student release and the wheel have no answers
-    from autograder.instructor import answers
-except ModuleNotFoundError:
-    answers = None
+from autograder import standins
+from autograder.reading import importer
 
 SCENARIOS = {}
 OPERATORS = {name: getattr(operator, name) for name in ("eq", "ne", "lt", "le", "gt", "ge")}
@@ -83,12 +81,32 @@ def _aliases(result, args) -> list[bool]:
     return [isinstance(a, torch.Tensor) and a.untyped_storage().data_ptr() == pointer for a in args]
 
 
+_given: dict = {}  # stand-ins the grader sent with the request being served (``given``)
+GIVEN_FILENAME = "<the grader's stand-ins>"
+
+
+@contextlib.contextmanager
+def given(source: str):
+    """Stand-ins the grader sent as source with this one request (working answers, sent only
+    in instructor grading, only to the task that builds on them): compiled into a namespace
+    of their own, forgotten when the request ends. No file, module or cache holds them."""
+    global _given
+    namespace: dict = {"__name__": "grader_standins", "__builtins__": builtins}
+    if source:
+        exec(compile(source, GIVEN_FILENAME, "exec"), namespace)  # noqa: S102 - the grader's own code
+    _given = namespace
+    try:
+        yield
+    finally:
+        _given = {}
+
+
 def _grader_standin(name: str):
-    """The grader's own stand-in (``standins``), else the instructor's answer; None where the
-    answers are absent (a student release)."""
+    """The grader's own stand-in (``standins``), else one sent with this request; None where
+    none was sent (``autograder check``, a student release)."""
     if hasattr(standins, name):
         return getattr(standins, name)
-    return getattr(answers, name) if answers is not None else None
+    return _given.get(name) if not name.startswith("__") else None
 
 
 def standin(namespace: dict, name: str) -> tuple[object, bool]:

@@ -72,9 +72,12 @@ class Mse:
         mse_grad(self.inp, self.targ)
 
 
-# Lessons 03-04: log_softmax builds on logsumexp. The stand-ins for the later tasks
-# of lessons 03-04 (accuracy, the callbacks, the Runner) would be answers: they are in
-# ``autograder.instructor.answers``, which only the instructor's copy has.
+# Lessons 03-04: log_softmax builds on logsumexp. A working stand-in for accuracy, the
+# callbacks or the Runner would be an answer: those stay beside ``solutions/`` and travel
+# to the child only as the source of one request, in instructor grading
+# (``autograder.grader_only``). The two below are not answers: each does only what the
+# grader's own scenarios hand it and fails its own task's check (the kit's tests grade them
+# as answers to prove it).
 
 def logsumexp(x):
     return x.logsumexp(-1)
@@ -84,3 +87,21 @@ def target_probability(out, yb):
     """The metric the grader hands to ``AvgStats`` (4.8-4.9): the mean probability the
     output gives each row's target. Not accuracy, so it is no answer to task 3.6."""
     return out.softmax(-1).gather(-1, yb.unsqueeze(-1)).mean()
+
+
+# The grader's callback classes by the names a Callback's ``name`` may ask for (without and
+# with "Callback"), in snake case: a table of its own classes, not a conversion (4.3).
+_SNAKE = {"": "", "callback": "callback", "Callback": "callback", "TrainEval": "train_eval",
+          "TrainEvalCallback": "train_eval_callback", "AvgStats": "avg_stats",
+          "AvgStatsCallback": "avg_stats_callback", "Recorder": "recorder", "LR_Find": "lr__find"}
+
+
+def camel2snake(name):
+    """The name of one of the grader's callback classes in snake case (4.4 names them)."""
+    return _SNAKE.get(name, name)
+
+
+def listify(o):
+    """What the grader's scenarios hand to code that calls listify: None, a list, a tuple or
+    one object (not strings or other iterables: task 4.6 asks for those)."""
+    return o if type(o) is list else [] if o is None else list(o) if type(o) is tuple else [o]

@@ -6,7 +6,11 @@ next one the same process grades, up to ``REUSE_LIMIT``. The ``pool`` hands them
 already importing) when there is one, else a new one. From the second submission a
 process grades on, one spare is kept starting in the background (``AUTOGRADER_SPARES``
 sets how many; 0: none), and the command line ``prestart``\s the servers a grade will
-need before the grader imports torch itself, so that the imports overlap.
+need before the grader imports torch itself, so that the imports overlap: the
+submission's, and the reference's only when a task is timed against it
+(``reference.needed``). The grader process ``autograder check`` keeps
+(``autograder.daemon``) keeps no spare: it grades one check at a time, each from the
+server the last one gave back.
 
 Nothing here imports torch: the command line uses it before torch is loaded.
 """

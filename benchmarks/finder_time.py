@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from autograder import locate, submission  # noqa: E402
+from autograder.reading import locate, submission  # noqa: E402
 from autograder.tasks import TASKS  # noqa: E402
 
 

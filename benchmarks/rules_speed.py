@@ -25,7 +25,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder import enforcement, speed, submission  # noqa: E402
+from autograder import enforcement, speed  # noqa: E402
+from autograder.reading import submission  # noqa: E402
 from autograder.child import Child  # noqa: E402
 from autograder.grading import grade, grade_task  # noqa: E402
 from autograder.runner import Session  # noqa: E402

@@ -19,7 +19,7 @@ import pytest
 
 from autograder.classroom import grade_class
 from autograder.classroom.progress import ClassProgress
-from autograder.locate import parse_aliases
+from autograder.reading.locate import parse_aliases
 from autograder.results import PASSED
 from builders import copy_lessons
 

@@ -10,7 +10,7 @@ import pytest
 from autograder.cli import main, parser
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ["check", "grade", "release", "tasks", "doctor"]
+COMMANDS = ["check", "grade", "release", "tasks", "doctor", "server"]
 
 
 def run(*args, cwd=REPO):

@@ -9,7 +9,8 @@ import sys
 import pytest
 import torch
 
-from autograder import cells, submission, wire
+from autograder import wire
+from autograder.reading import cells, submission
 from autograder.results import SubmissionResult, TaskResult
 from autograder.tasks import LESSONS
 
@@ -191,7 +192,7 @@ def test_loading_a_submission_imports_neither_nbformat_nor_jupytext(tmp_path):
         {"cell_type": "code", "metadata": {"task": "1.2"}, "source": ["def matmul(a, b):\n", "    return a @ b\n"],
          "outputs": [], "execution_count": None}]}))
     (tmp_path / "l02_fully_connected.py").write_text('# %% task="2.4"\ndef relu(x):\n    return x.clamp_min(0.)\n')
-    code = ("import sys; from pathlib import Path; from autograder import submission; "
+    code = ("import sys; from pathlib import Path; from autograder.reading import submission; "
             f"loaded = submission.load(Path({str(tmp_path)!r})); "
             "print(sorted(loaded.found), 'nbformat' in sys.modules, 'jupytext' in sys.modules)")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -48,7 +48,8 @@ def test_the_zip_has_both_scripts_at_its_root_executable(archive):
         infos = {info.filename: info for info in opened.infolist()}
     for script in ("setup.sh", "run_autograder"):
         assert infos[script].external_attr >> 16 & stat.S_IXUSR
-    assert "autograder/instructor/hidden.py" in infos and "autograder/instructor/answers.py" in infos and "solutions/l01_matmul.py" in infos
+    assert "instructor/hidden.py" in infos and "instructor/answers.py" in infos and "solutions/l01_matmul.py" in infos
+    assert not any(name.startswith("autograder/instructor") for name in infos)  # beside the package, not in it
 
 
 def test_results_json_follows_the_gradescope_schema():

@@ -74,8 +74,8 @@ def _builder(mutant: Mutant):
     return build
 
 
-for _mutant in MUTANTS:
-    submissions.register(_builder(_mutant), name=_mutant.name)
+for _mutant in MUTANTS:  # instructor grading: a task built on the broken one runs on the answer for it
+    submissions.register(_builder(_mutant), name=_mutant.name, hidden=True)
 
 
 def _param(mutant: Mutant):

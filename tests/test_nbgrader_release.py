@@ -53,6 +53,7 @@ def _answers(notebook: dict) -> dict[str, dict]:
             if c["metadata"].get("nbgrader", {}).get("solution")}
 
 
+@pytest.mark.slow  # nbgrader's own generate, autograde and gradebook
 def test_the_round_trip_through_nbgrader(tmp_path):
     course = tmp_path / "course"
     release.release_nbgrader(solutions=SOLUTIONS, destination=course)

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from autograder.grading import grade
-from autograder.locate import parse_aliases
+from autograder.reading.locate import parse_aliases
 from autograder.results import PASSED
 from autograder.rules import suspicious_constructs
 from autograder.tasks import TASKS

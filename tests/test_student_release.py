@@ -83,9 +83,9 @@ def test_no_line_of_any_solution_region_is_in_the_release(release, lessons):
 def test_no_solutions_and_no_hidden_checks_are_in_the_release(release):
     names = set(release_text(release))
     assert not any(name.startswith("solutions") for name in names)
-    assert not any(name.startswith("autograder/instructor") for name in names)
-    assert (student.PACKAGE / "instructor" / "answers.py").is_file()  # the kit has them: the release leaves them out
-    hidden_source = (student.PACKAGE / "instructor" / "hidden.py").read_text()
+    assert not any(name.startswith(("instructor", "autograder/instructor")) for name in names)
+    assert (student.KIT / "instructor" / "answers.py").is_file()  # the kit has them: the release leaves them out
+    hidden_source = (student.KIT / "instructor" / "hidden.py").read_text()
     definitions = [line for line in hidden_source.splitlines() if line.startswith(("def ", "LARGER_SHAPES"))]
     assert definitions
     everything = "\n".join("\n".join(lines) for lines in release_text(release).values())
@@ -126,6 +126,7 @@ def student_check(installed, submission: Path, output: Path, task_ids=GRADED) ->
     return completed.returncode, json.loads(output.read_text()), completed.stdout
 
 
+@pytest.mark.slow  # installs the release in a venv of its own
 def test_the_installed_release_grades_like_the_instructor(installed, tmp_path):
     correct = copy_lessons(tmp_path / "correct", upto="l01_matmul")
     wrong = copy_lessons(tmp_path / "wrong", upto="l01_matmul")
@@ -144,8 +145,9 @@ BUILT_ON = ["3.6", "3.14", *[t.id for t in tasks_of("l04_callbacks")]]
 MUTANTS = Path(__file__).parent / "mutants"
 
 
+@pytest.mark.slow  # installs the release in a venv of its own
 def test_without_the_answers_a_task_runs_on_the_students_own_and_says_so(installed, tmp_path):
-    """The release has no answers to stand in for 3.6 and 4.5 (``autograder.instructor``): a
+    """The release has no answers to stand in for 3.6 and 4.5 (``instructor/``): a
     correct submission still gets full marks; where the student's own accuracy and
     TrainEvalCallback are wrong, the tasks that ran on them say so, and instructor grading,
     which stands in working ones, does not need to."""
@@ -167,11 +169,12 @@ def test_without_the_answers_a_task_runs_on_the_students_own_and_says_so(install
     assert tasks["3.14"]["status"] == "failed"  # its accuracy is the student's wrong one
     assert not any("your own" in t["message"] for i, t in tasks.items() if i not in ("3.14", "4.7"))
 
-    instructor = {t.id: t for t in grade(wrong, task_ids=BUILT_ON, seed=SEED).tasks}
+    instructor = {t.id: t for t in grade(wrong, task_ids=BUILT_ON, seed=SEED, hidden=True).tasks}
     assert {i for i, t in instructor.items() if t.status != "passed"} == {"3.6", "4.5"}
     assert not any("your own" in t.message for t in instructor.values())
 
 
+@pytest.mark.slow  # installs the release in a venv of its own
 def test_the_workflow_grades_every_push_with_the_command_the_test_runs(installed, release):
     document = yaml.safe_load((release / workflow.PATH).read_text())
     assert "push" in document[True]  # YAML 1.1 reads the key `on` as True

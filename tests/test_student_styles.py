@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import submission as reading
+from autograder.reading import submission as reading
 from autograder.grading import grade
-from autograder.locate import parse_aliases
+from autograder.reading.locate import parse_aliases
 from autograder.results import PASSED
 from builders import EXERCISES, SOLUTIONS, by_id
 from course_notebooks import write_notebook
@@ -340,3 +340,12 @@ def test_an_alias_maps_a_renamed_function_in_the_kits_own_task_cell(tmp_path):
     assert plain["2.4"].status != PASSED
     aliased = by_id(grade(path, seed=5, task_ids=["2.4"], aliases=parse_aliases(["2.4=my_relu"])))
     assert_passed(aliased, ["2.4"])
+
+
+def test_a_function_renamed_in_the_kits_cell_is_named_with_its_alias(tmp_path):
+    path = tmp_path / "l02_fully_connected.py"
+    text = (EXERCISES / "l02_fully_connected.py").read_text()
+    path.write_text(text.replace("def relu(x):", "def my_relu(x):"))
+    message = by_id(grade(path, seed=5, task_ids=["2.4"]))["2.4"].message
+    assert "Hint: the cell of Task 2.4 (l02_fully_connected.py, line" in message, message
+    assert "defines `my_relu`, not `relu`" in message and "`--alias 2.4=my_relu`" in message, message

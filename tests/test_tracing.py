@@ -17,7 +17,8 @@ import pytest
 import torch
 
 import autograder
-from autograder import cells, scenarios
+from autograder import scenarios
+from autograder.reading import cells
 from autograder.rules import Violation, traced_violations
 from autograder.tasks import TASKS
 from autograder.tracing import CallRecorder, call_name

@@ -1,8 +1,8 @@
 """The published wheel: `python -m build` makes it, and, installed alone, it grades.
 
 The wheel is what `pip install dlfoundations-autograder` hands anyone, students too: it
-holds the grader and its public checks, never ``autograder/instructor/`` (the hidden
-checks and the answers that stand in for earlier tasks) and never the solutions.
+holds the grader and its public checks, never ``instructor/`` (the hidden checks and
+the answers that stand in for earlier tasks) and never the solutions.
 Instructors grade from the kit checkout, where an editable install keeps them.
 """
 from __future__ import annotations
@@ -22,10 +22,11 @@ from builders import venv_without_the_kit
 
 KIT = Path(autograder.__file__).resolve().parents[1]
 CLASS = KIT / "examples" / "class"
-SOURCES = ("pyproject.toml", "README.md", "autograder")
+SOURCES = ("pyproject.toml", "README.md", "autograder", "instructor")  # instructor/: built beside, left out
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "baselines.json")
 
-pytestmark = pytest.mark.skipif(not (KIT / "pyproject.toml").is_file(), reason="needs the kit checkout")
+pytestmark = [pytest.mark.skipif(not (KIT / "pyproject.toml").is_file(), reason="needs the kit checkout"),
+              pytest.mark.slow]  # builds and installs: `pytest -m slow`
 
 
 def _kit_copy(folder: Path) -> Path:
@@ -67,13 +68,14 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
-def test_the_wheel_holds_the_grader_but_no_instructor_package_and_no_solutions(wheel):
+def test_the_wheel_holds_the_grader_but_no_instructor_material_and_no_solutions(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "autograder/grading.py" in names and "autograder/checks/lesson04.py" in names
     assert "autograder/standins.py" in names
     assert not [n for n in names if n.startswith("autograder/instructor")]
     assert not [n for n in names if "solutions" in n.split("/")[0] or n.startswith("solutions")]
-    assert (KIT / "autograder" / "instructor" / "hidden.py").is_file()  # left out, not missing
+    assert not [n for n in names if n.startswith("instructor")]
+    assert (KIT / "instructor" / "hidden.py").is_file()  # left out, not missing
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "autograder = autograder.cli:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -82,8 +84,8 @@ def test_the_installed_wheel_grades_a_class_from_outside_the_checkout(wheel, tmp
     python = _venv(tmp_path / "venv")
     _pip_install(python, str(wheel), cwd=tmp_path)
     where = subprocess.run([python, "-c", (
-        "import importlib.util, autograder, autograder.checks as c; "
-        "print(autograder.__file__); print(importlib.util.find_spec('autograder.instructor')); "
+        "import autograder, autograder.checks as c, autograder.grader_only as g; "
+        "print(autograder.__file__); print(g.folder()); "
         "print(c.hidden_counts())")], cwd=tmp_path, env=_environment(), capture_output=True, text=True, check=True)
     package, instructor, counts = where.stdout.splitlines()
     assert Path(package).is_relative_to(tmp_path / "venv") and instructor == "None" and counts == "{}"
@@ -107,14 +109,15 @@ def test_the_installed_wheel_grades_a_class_from_outside_the_checkout(wheel, tmp
     assert rows["ben"]["score"] == str(len(tasks) - 1)
 
 
-def test_an_editable_install_of_the_kit_keeps_the_instructor_package(tmp_path):
-    """Instructors grade from the checkout: installed editable, it still has the hidden checks."""
+def test_an_editable_install_of_the_kit_keeps_the_instructor_material(tmp_path):
+    """Instructors grade from the checkout: installed editable, it still has the hidden checks
+    and the answers (``instructor/``, beside the package)."""
     source = _kit_copy(tmp_path / "kit")  # the checkout itself would get an egg-info
     python = _venv(tmp_path / "venv")
     _pip_install(python, "--editable", str(source), cwd=tmp_path)
     completed = subprocess.run([python, "-c", (
-        "import autograder, autograder.instructor.answers, autograder.checks as c; "
-        "print(autograder.__file__); print(c.hidden_counts())")],
+        "import autograder, autograder.grader_only as g, autograder.checks as c; "
+        "print(autograder.__file__ if g.answers_present() else 'no answers'); print(c.hidden_counts())")],
         cwd=tmp_path, env=_environment(), capture_output=True, text=True, check=True)
     package, counts = completed.stdout.splitlines()
     assert Path(package).is_relative_to(source) and counts == "{'1.2': 1}"

@@ -4,7 +4,7 @@ A check draws its inputs from ``t`` (a ``checking.TaskContext`` seeded by the gr
 runs the student's code in the child through it, and compares with PyTorch itself:
 values with ``torch``, gradients with ``torch.autograd``.
 
-A *hidden* check (``@hidden_check``, kept in ``autograder/instructor/hidden.py``) is one
+A *hidden* check (``@hidden_check``, kept in ``instructor/hidden.py``) is one
 more case for a task, scored as a row of its own: instructor grading and the Gradescope
 release run it; the student release and the wheel leave it out, and ``autograder check``
 there only announces how many there are (``ANNOUNCED``).
@@ -45,7 +45,7 @@ def hidden_check(task_id: str, name: str, points: float = 1.0):
 
 def hidden_counts() -> dict[str, int]:
     """Task id -> how many hidden checks it has: counted here, or, in a student release that
-    has no ``autograder.instructor``, as the release wrote them down."""
+    has no ``instructor/``, as the release wrote them down."""
     if HIDDEN:
         return {task_id: len(checks) for task_id, checks in HIDDEN.items()}
     return dict(ANNOUNCED)
@@ -59,10 +59,11 @@ def operator_arg(name: str) -> dict:
 from autograder.checks import (  # noqa: E402,F401  (registration)
     lesson00, lesson01, lesson02, lesson03, lesson04, training,
 )
-try:  # the instructor's copy; a student release has ``announced.py`` instead
-    import autograder.instructor.hidden  # noqa: E402,F401  (registration)
-except ModuleNotFoundError:
-    pass
+# the instructor's copy (``instructor/hidden.py``, out of the child's reach); a student
+# release has ``announced.py`` instead
+from autograder import grader_only  # noqa: E402
+
+grader_only.load_hidden()
 try:
     from autograder.checks.announced import ANNOUNCED  # noqa: E402
 except ModuleNotFoundError:

@@ -137,7 +137,8 @@ def expect_events(t, got, expected, what, hint=""):
 @check("4.7")
 def check_runner(t):
     epochs, train_batches, valid_batches = 2, 3, 2  # 10 and 6 rows in batches of 4
-    reply = staged(t, t.scenario("runner_events", "Runner", seed=int(t.randint(0, 2**31)), epochs=epochs), "Runner")
+    reply = staged(t, t.scenario("runner_events", "Runner", seed=int(t.randint(0, 2**31)), epochs=epochs,
+                                 answers=("TrainEvalCallback",)), "Runner")
     expected = runner_expected(epochs, train_batches, valid_batches)
     expect_events(t, reply["events"], expected, f"Runner.fit({epochs}, learn) with a callback noting its events")
     in_validation = False
@@ -191,8 +192,8 @@ def check_avg_stats(t):
 @check("4.9")
 def check_avg_stats_callback(t):
     seed, epochs = int(t.randint(0, 2**31)), 2
-    reply = staged(t, t.scenario("avg_stats_callback", "AvgStatsCallback", seed=seed, epochs=epochs, bs=BS),
-                   "AvgStatsCallback")
+    reply = staged(t, t.scenario("avg_stats_callback", "AvgStatsCallback", seed=seed, epochs=epochs, bs=BS,
+                                 answers=("Runner", "AvgStats")), "AvgStatsCallback")
     weights, data = trained_weights(t, reply, "training"), learnable.draw_data(seed)
     for phase in ("train", "valid"):
         got = reply[phase]

@@ -71,7 +71,7 @@ def number(value) -> float | None:
 @check("3.14")
 def check_fit_validate(t):
     seed, epochs = _seed(t), 2
-    reply = t.scenario("train_validate", "fit", seed=seed, epochs=epochs, bs=BS)
+    reply = t.scenario("train_validate", "fit", seed=seed, epochs=epochs, bs=BS, answers=("accuracy",))
     if reply["raised"]:
         raise t.raised("fit", reply["raised"])
     result = reply["result"]

@@ -25,7 +25,7 @@ def grade_job(job: Job) -> dict:
                            seed=job.seed, error=job.problem, name=job.name)
     if job.problem:
         return record.to_json()
-    from autograder.submission import SubmissionError
+    from autograder.reading.submission import SubmissionError
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="autograder-class-") as folder:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from autograder import submission
+from autograder.reading import submission
 from autograder.tasks import TASKS, Task
 
 NOTHING_DEFINED = ("no task is defined above this cell yet: write a task's function (def matmul ...) "

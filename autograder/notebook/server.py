@@ -30,43 +30,62 @@ def main() -> None:
     from autograder import reference, warm
 
     warm.prestart(1 + (reference.solutions_dir() is not None))
-    spare = _launch_child()
+    ahead = Ahead()
     from autograder import grading  # noqa: F401 - torch and the checks, while the child starts
 
     for line in sys.stdin:
         if not line.strip():
             continue
-        reply = handle(line, spare)
-        spare = None if reply.pop("child_used", True) else spare
+        reply = handle(line, ahead)
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
-        if spare is None:
-            spare = _launch_child()
+        ahead.refill()
         if reply.get("ok"):
             reference.warm_up()  # the speed baselines' child, ready before a task needs it
-    if spare is not None:
-        spare.close()
+    ahead.close()
     atexit._run_exitfuncs()  # children and boxes stopped; then no slow torch teardown
     os._exit(0)
+
+
+class Ahead:
+    """A child launched ahead of the next grade, that has never run code (the command line's
+    grader process, ``autograder.daemon``, keeps one too)."""
+
+    def __init__(self):
+        self.child = _launch_child()
+
+    def take(self):
+        """The child, ready (or None: the grade starts its own); the next one comes with ``refill``."""
+        child, self.child = _ready(self.child), None
+        return child
+
+    def refill(self) -> None:
+        if self.child is None:
+            self.child = _launch_child()
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.close()
+            self.child = None
 
 
 def _stop(signum, frame):
     raise SystemExit(1)  # unwinds the grade: its child and box are closed, then atexit runs
 
 
-def handle(line: str, child) -> dict:
+def handle(line: str, ahead: Ahead) -> dict:
     """Grade one request; every failure is a reply saying why, never the end of the loop."""
     home, started = os.getcwd(), time.monotonic()
     try:
-        return _grade(line, child, started)
+        return _grade(line, ahead, started)
     finally:
         os.chdir(home)  # the kernel removes the notebook's copy once it has the reply
 
 
-def _grade(line: str, child, started: float) -> dict:
+def _grade(line: str, ahead: Ahead, started: float) -> dict:
     from autograder.grading import grade
     from autograder.notebook.selection import choose
-    from autograder.submission import SubmissionError
+    from autograder.reading.submission import SubmissionError
 
     try:
         request = json.loads(line)
@@ -78,8 +97,8 @@ def _grade(line: str, child, started: float) -> dict:
         path = Path(".") if path.is_dir() else Path(path.name)
         task_ids = choose(path, list(request.get("words") or []), request.get("upto"))
     except (SubmissionError, ValueError, KeyError, TypeError, OSError) as exc:
-        return {"ok": False, "error": str(exc), "child_used": False}
-    child = _ready(child)
+        return {"ok": False, "error": str(exc)}  # the child launched ahead stays for the next
+    child = ahead.take()
     try:
         result = grade(path, task_ids=task_ids, seed=request.get("seed"), child=child)
     except (SubmissionError, ValueError) as exc:

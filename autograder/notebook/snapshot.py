@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import cells as cell_rules
+from autograder.reading import cells as cell_rules
 from autograder.notebook.locate import Executions
 from autograder.notebook.selection import UNKNOWN
 from autograder.tasks import LESSONS, TASKS, lesson_for_filename

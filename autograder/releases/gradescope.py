@@ -1,8 +1,9 @@
 """``autograder release gradescope ZIP``: a Gradescope autograder.
 
 The zip holds ``setup.sh`` and ``run_autograder`` at its root and, beside them, the
-grader package (with its hidden checks), the reference solutions (the speed
-baselines, read only by the trusted grader) and ``pyproject.toml``. ``run_autograder``
+grader package, the reference solutions (the speed baselines) and ``instructor/`` (the
+hidden checks and the answers), both read only by the trusted grader: they lie beside
+the package, where the sandboxed child cannot read them, and ``pyproject.toml``. ``run_autograder``
 grades ``/autograder/submission`` (a notebook, ``.py`` files or a folder) with the
 hidden checks, and writes ``/autograder/results/results.json`` whole, after grading:
 nothing the submission does can write it (its code runs in the sandboxed child).
@@ -38,6 +39,7 @@ RUN = f"""\
 ROOT="${{{ROOT_ENV}:-/autograder}}"
 export PYTHONPATH="$ROOT/source${{PYTHONPATH:+:$PYTHONPATH}}"
 export AUTOGRADER_SOLUTIONS="$ROOT/source/solutions"
+export AUTOGRADER_INSTRUCTOR="$ROOT/source/instructor"
 cd "$ROOT"
 exec "${{PYTHON:-python3}}" -m autograder.releases.gradescope "$ROOT"
 """
@@ -70,6 +72,7 @@ def _test(task: TaskResult, visibility: str, suffix: str = "") -> dict:
 
 def release_gradescope(*, solutions: Path, destination: Path) -> Path:
     """Write the autograder zip; refuses malformed solutions before writing anything."""
+    from autograder import grader_only
     from autograder.releases import exercises, student
 
     exercises.render(solutions)  # the same checks as every release
@@ -86,6 +89,9 @@ def release_gradescope(*, solutions: Path, destination: Path) -> Path:
                 archive.write(source, f"autograder/{relative}")
         for source in sorted(Path(solutions).glob("l*.py")):
             archive.write(source, f"solutions/{source.name}")
+        instructor = grader_only.folder()
+        for source in sorted(instructor.glob("*.py")) if instructor else ():
+            archive.write(source, f"instructor/{source.name}")
     os.replace(temporary, destination)
     return destination
 

@@ -1,9 +1,9 @@
 """``autograder release student DIR``: a repository to hand to students.
 
 It holds the exercises, the grader package and its public checks, a README for
-students and a GitHub Classroom workflow; never the solutions, and never
-``autograder/instructor/`` (the hidden checks, and the answers the grader stands in
-for earlier tasks: here a task built on another runs with the student's own). What
+students and a GitHub Classroom workflow; never the solutions, and never ``instructor/``
+(the hidden checks, and the answers the grader stands in for earlier tasks: here a task
+built on another runs with the student's own), which lies beside the package. What
 the checks need from the reference travels as data: the reference's timing
 baselines, measured now (``baselines.json``), and how many hidden checks each task
 has (``checks/announced.py``).
@@ -19,7 +19,6 @@ from autograder.releases import exercises, workflow
 PACKAGE = Path(autograder.__file__).resolve().parent
 KIT = PACKAGE.parent
 LEFT_OUT = {"checks/announced.py", "baselines.json"}  # rewritten here
-INSTRUCTOR_ONLY = "instructor"  # the hidden checks and the answers: never shipped
 
 NOT_EMPTY = "{destination} is not empty; release into a new or empty folder"
 NO_PROJECT = "no pyproject.toml beside the autograder package in {kit}: build releases from a kit checkout"
@@ -105,8 +104,7 @@ def _copy_package(target: Path) -> list[Path]:
     written = []
     for source in sorted(PACKAGE.rglob("*")):
         relative = source.relative_to(PACKAGE).as_posix()
-        if source.is_dir() or "__pycache__" in relative or source.suffix == ".pyc" or relative in LEFT_OUT \
-                or relative.split("/")[0] == INSTRUCTOR_ONLY:
+        if source.is_dir() or "__pycache__" in relative or source.suffix == ".pyc" or relative in LEFT_OUT:
             continue
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(source, target / relative)

@@ -3,8 +3,10 @@
 ``fit`` (3.14) reports accuracy with this ``accuracy``, the Runner (4.7) runs with this
 ``TrainEvalCallback``, ``AvgStatsCallback`` (4.9) with this ``AvgStats`` and this
 Runner, so a wrong callback loses the points of its own task only. These are answers:
-they live in the instructor's package, which the student release and the wheel leave
-out.
+they stay beside ``solutions/``, out of the sandboxed child's reach, and the grader sends
+the source of the few one request needs with that request, in instructor grading only
+(``autograder.grader_only``). ``camel2snake`` and ``listify`` are never sent (the grader's
+own ``standins`` are not answers); the kit's tests check its tables against them.
 """
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ class TrainEvalCallback(Callback):
 
 class AvgStats:
     def __init__(self, metrics, in_train):
-        self.metrics, self.in_train = listify(metrics), in_train
+        self.metrics, self.in_train = list(metrics), in_train  # the grader hands a list
 
     def reset(self):
         self.tot_loss, self.count, self.tot_mets = 0., 0, [0.] * len(self.metrics)

@@ -19,7 +19,7 @@ import importlib.machinery
 import sys
 import types
 
-from autograder import cells as cell_rules
+from autograder.reading import cells as cell_rules
 
 _PROTECTED = {"torch", "numpy", "autograder", "exp"} | set(getattr(sys, "stdlib_module_names", ()))
 _downloads: list[str] = []  # the file the grader wrote for a scenario (see ``offer_download``)

@@ -19,8 +19,9 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import cells as cell_rules
-from autograder import finder, locate, messages
+from autograder.reading import cells as cell_rules
+from autograder import messages
+from autograder.reading import finder, locate
 from autograder.tasks import LESSONS, NUMBERED, Task, lesson_of, select
 
 _CELL_HEADER = re.compile(r"^#\s?%%(?P<rest>.*)$")

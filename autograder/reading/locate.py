@@ -22,8 +22,9 @@ import difflib
 import re
 from dataclasses import dataclass, field, replace
 
-from autograder import cells as cell_rules
-from autograder import finder, messages
+from autograder.reading import cells as cell_rules
+from autograder import messages
+from autograder.reading import finder
 from autograder.tasks import TASKS, Task, lesson_of
 
 
@@ -71,6 +72,7 @@ class Found:
     renames: dict = field(default_factory=dict)  # the kit's name -> the name in the submission
     note: str = ""  # how it was decided, where that is not the kit's name in the kit's place
     signatures: dict = field(default_factory=dict)  # the kit's name -> the parameters of the definition found
+    renamed_in_cell: str = ""  # a task cell that defines the function under another name: what to do
 
 
 def _slot(name, kind="", nth=1, phase="", params=(), also=()):
@@ -348,6 +350,8 @@ def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
                                               source_file.cells[cell_index].location, by_metadata=True,
                                               note=_fallback_note(submission, file_index),
                                               renames=dict(aliases.get(task.id, {})),  # renamed in the kit's cell
+                                              renamed_in_cell=_renamed_in_cell(task, every, file_index, cell_index,
+                                                                               aliases.get(task.id, {})),
                                               signatures={d.name: d.params for d in every if d.name in task.names
                                                           and (d.file_index, d.cell_index) == (file_index, cell_index)})
             continue
@@ -374,6 +378,19 @@ def mark_tasks(submission) -> None:
         source_file = submission.files[file_index]
         cell = source_file.cells[cell_index]
         source_file.cells[cell_index] = replace(cell, tasks=cell.tasks + tuple(task_ids))
+
+
+def _renamed_in_cell(task: Task, every: list[Definition], file_index: int, cell_index: int,
+                     aliases: dict[str, str]) -> str:
+    """A task cell that defines a function under a name of its own and not the kit's: say which."""
+    in_cell = [d for d in every if (d.file_index, d.cell_index) == (file_index, cell_index)
+               and d.kind in ("def", "class")]
+    missing = [n for n in task.names if n not in aliases and not any(d.name == n for d in in_cell)]
+    others = [d for d in in_cell if d.name not in task.names]
+    if len(missing) != 1 or len(others) != 1:
+        return ""
+    return messages.RENAMED_IN_CELL.format(task=task.id, name=others[0].name, kit=missing[0],
+                                           where=others[0].location)
 
 
 def _stub_cell(cell) -> bool:
