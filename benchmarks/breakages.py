@@ -191,7 +191,7 @@ LIMIT_CLASS = SETTINGS + "test_the_time_limit_reaches_every_student_of_a_class_r
 RESUME = (SETTINGS + "test_a_class_run_with_other_settings_grades_again",
           "tests/test_class_outputs.py::test_every_run_setting_is_in_the_resume_hash")
 EXPORTED = "[(c.source, c.filename) for c in cells if c.exported]"
-KIT_LESSON = ('[(p.read_text(), p.name) for p in Path(__file__).resolve().parents[1].joinpath("solutions")'
+KIT_LESSON = ('[(p.read_text(), p.name) for p in Path(__file__).resolve().parents[2].joinpath("solutions")'
               '.glob(f"l{source_file.number}_*.py")]')
 HASHED = "settings = [self.single, self.task_ids, self.seed, self.aliases, self.time_limit, self.notes]"
 SUBMISSION, CLI, ENTRIES, WORK = ("autograder/reading/submission.py", "autograder/cli.py", "autograder/classroom/entries.py",
