@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from autograder.classroom.progress import ClassProgress
 from autograder.grading import grade
 from autograder.results import PASSED, SubmissionResult
 from autograder.tasks import LESSONS, TASKS, tasks_of
@@ -167,3 +168,17 @@ def venv_without_the_kit(folder: Path) -> str:
                          capture_output=True, text=True, check=True).stdout.strip()
     Path(own, "system-packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     return str(python)
+
+
+class Quiet(ClassProgress):
+    """A class run's progress that prints nothing and keeps who was graded, in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.graded: list[str] = []
+
+    def start(self, total, kept):
+        self.total, self.kept = total, kept
+
+    def advance(self, record):
+        self.graded.append(record.student)

@@ -31,10 +31,9 @@ import pytest
 
 from autograder.classroom import entries, grade_class
 from autograder.classroom.lock import LOCK_FILE, OutLock
-from autograder.classroom.progress import ClassProgress
 from autograder.classroom.work import as_handed_in
 from autograder.results import PASSED
-from builders import SOLUTIONS, copy_lessons, replace_task_cell
+from builders import SOLUTIONS, Quiet, copy_lessons, replace_task_cell
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = ["0.2", "1.2", "2.8", "2.11"]  # no timed task: scores cannot depend on the machine's load
@@ -44,18 +43,6 @@ MSE_BUG = {**ALL, "2.8": "failed"}
 EXPORTS_ONLY = {"0.2": "passed", "1.2": "not passed", "2.8": "not passed", "2.11": "not passed"}
 BUGGY_MSE = "def mse(output, targ):\n    return (output - targ).pow(2).mean()"
 LONG = "x" * 250
-
-
-class Quiet(ClassProgress):
-    def __init__(self):
-        super().__init__()
-        self.graded: list[str] = []
-
-    def start(self, total, kept):
-        self.total, self.kept = total, kept
-
-    def advance(self, record):
-        self.graded.append(record.student)
 
 
 def _full(folder: Path, bug: bool = False) -> Path:

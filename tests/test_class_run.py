@@ -18,26 +18,13 @@ from pathlib import Path
 import pytest
 
 from autograder.classroom import entries, grade_class
-from autograder.classroom.progress import ClassProgress
 from autograder.grading import grade
-from builders import copy_lessons, replace_task_cell
+from builders import Quiet, copy_lessons, replace_task_cell
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = ["0.2", "1.2", "2.8", "2.11"]  # no timed task: scores cannot depend on the machine's load
 CLASS_SEED = 4242
 STUDENT_FILES = {"grade.json", "results.json", "feedback.md", "feedback.html", "junit.xml"}
-
-
-class Quiet(ClassProgress):
-    def __init__(self):
-        super().__init__()
-        self.graded: list[str] = []
-
-    def start(self, total, kept):
-        self.total, self.kept = total, kept
-
-    def advance(self, record):
-        self.graded.append(record.student)
 
 
 @pytest.fixture(scope="module")

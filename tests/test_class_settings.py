@@ -18,28 +18,15 @@ from pathlib import Path
 import pytest
 
 from autograder.classroom import grade_class
-from autograder.classroom.progress import ClassProgress
 from autograder.reading.locate import parse_aliases
 from autograder.results import PASSED
-from builders import copy_lessons
+from builders import Quiet, copy_lessons
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = "2.4"
 ALIAS = f"{TASK}=my_relu"  # the file has one `def my_relu`: valid by position or by definition
 LIMIT = 3.0  # as the command line parses it: the resume hash sees the same number
 SLEEPS = "class Slow:\n    __import__('time').sleep(60)\n\n\n"
-
-
-class Quiet(ClassProgress):
-    def __init__(self):
-        super().__init__()
-        self.graded: list[str] = []
-
-    def start(self, total, kept):
-        self.total, self.kept = total, kept
-
-    def advance(self, record):
-        self.graded.append(record.student)
 
 
 def student_result(out: Path, student: str) -> dict:

@@ -36,7 +36,7 @@ import pytest
 
 from autograder import grader_only, sandbox
 from autograder.releases import gradescope
-from builders import EXERCISES, SEED, SOLUTIONS, copy_lessons, lesson_path, replace_task_cell
+from builders import EXERCISES, SEED, SOLUTIONS, Quiet, copy_lessons, lesson_path, replace_task_cell
 
 pytestmark = pytest.mark.redteam
 
@@ -243,14 +243,6 @@ def _all_text(folder: Path) -> dict[str, str]:
 
 def test_no_output_file_of_a_class_run_holds_a_secret_line(attacks, tmp_path):
     from autograder.classroom import grade_class
-    from autograder.classroom.progress import ClassProgress
-
-    class Quiet(ClassProgress):
-        def start(self, total, kept):
-            pass
-
-        def advance(self, record):
-            pass
 
     course = tmp_path / "class"
     course.mkdir()
