@@ -349,3 +349,12 @@ def test_a_function_renamed_in_the_kits_cell_is_named_with_its_alias(tmp_path):
     message = by_id(grade(path, seed=5, task_ids=["2.4"]))["2.4"].message
     assert "Hint: the cell of Task 2.4 (l02_fully_connected.py, line" in message, message
     assert "defines `my_relu`, not `relu`" in message and "`--alias 2.4=my_relu`" in message, message
+
+
+def test_a_helper_named_like_the_task_is_not_graded_as_a_version(tmp_path):
+    path = tmp_path / "helpers.py"
+    path.write_text("import torch\n\n" + "\n\n".join(fn(t, "matmul") for t in RUNGS[:4])
+                    + "\n\ndef matmul_shapes(a, b):\n    return a.shape, b.shape\n")
+    loaded = reading.load(path, LADDER)
+    assert "1.8" in loaded.problems and "matmul_shapes" not in loaded.problems["1.8"], loaded.problems["1.8"]
+    assert loaded.location("1.7").startswith("helpers.py, line ")

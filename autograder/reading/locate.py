@@ -314,11 +314,14 @@ class _Finder:
             named = self.kit_named(slot, task)
             candidates = [d for d in named if not d.experiment and not finder.raises_not_implemented(d.node)] \
                 or [d for d in named if not d.experiment] or named
-            if len(candidates) < len(rungs):
-                candidates = sorted(candidates + self.renamed(slot, task, candidates), key=lambda d: d.order)
-
             def what(d: Definition):
                 return finder.evidence(slot.name, slot.phase, d.node)
+            if len(candidates) < len(rungs):
+                # another name counts where its code plainly is a rung (a helper `matmul_row` is not),
+                # or, for a name whose versions cannot be told apart, where the kit's name is missing
+                others = [d for d in self.renamed(slot, task, candidates)
+                          if what(d) or (not candidates and slot.name not in finder.EVIDENCE)]
+                candidates = sorted(candidates + others, key=lambda d: d.order)
             kinds = [what(d) for d in candidates]
             if len({d.name for d in candidates}) == len(candidates) and all(kinds):
                 # versions under names of their own, each plainly one rung: their order says nothing
@@ -531,13 +534,15 @@ def _defs_of(found: Found, every):
 
 
 def _close_names(task: Task, every: list[Definition], used: set) -> str:
-    known = {name for slots_ in map(slots, TASKS.values()) for slot in slots_ for name in slot.names}
     candidates = [d for d in every if (d.filename, d.lineno) not in used and d.kind in ("def", "class")
-                  and d.name not in known]
+                  and d.name not in _known_names()]
     for slot in slots(task):
         if any(d.name in slot.names for d in every) and slot.nth == 1:
             continue
-        close = _closest(slot, candidates)
+        # a version told apart by its code is pointed at only where its code is this rung's
+        fits = [d for d in candidates if slot.name not in finder.EVIDENCE
+                or finder.evidence(slot.name, slot.phase, d.node) in (None if d.node is None else slot.nth,)]
+        close = _closest(slot, fits)
         if close is not None:
             return messages.CLOSE_NAME.format(name=close.name, where=close.location, task=task.id,
                                               alias=f"{task.id}={close.name}" if slot.name == slots(task)[0].name
