@@ -267,6 +267,7 @@ def _ladders() -> dict[tuple[str, str, str], dict[int, str]]:
 
 
 LADDERS = _ladders()
+KNOWN_NAMES = frozenset(name for task in TASKS.values() for slot in slots(task) for name in slot.names)
 
 
 @dataclass
@@ -290,11 +291,10 @@ class _Finder:
     def renamed(self, slot: Slot, task: Task, taken: list[Definition]) -> list[Definition]:
         """Definitions under other names that may be versions of ``slot``: ``mat_mul_2``,
         ``three_loop_matmul``, ``MatMul.three_loops``, a method ``Net.relu``."""
-        known = _known_names()
         target = finder.squash(slot.name)
         out = []
         for d in self.every:
-            if d in taken or d.experiment or d.name in known or not _in_phase(d, slot.phase, self.module_at):
+            if d in taken or d.experiment or d.name in KNOWN_NAMES or not _in_phase(d, slot.phase, self.module_at):
                 continue
             if (slot.kind == "class") != (d.kind == "class") or d.kind not in ("def", "class", "method"):
                 continue
@@ -314,6 +314,7 @@ class _Finder:
             named = self.kit_named(slot, task)
             candidates = [d for d in named if not d.experiment and not finder.raises_not_implemented(d.node)] \
                 or [d for d in named if not d.experiment] or named
+
             def what(d: Definition):
                 return finder.evidence(slot.name, slot.phase, d.node)
             if len(candidates) < len(rungs):
@@ -329,10 +330,6 @@ class _Finder:
             layout = finder.lay(candidates, max(rungs), set(rungs), what, lambda d: d.name in slot.names)
             self.layouts[key] = layout, named
         return self.layouts[key]
-
-
-def _known_names() -> set[str]:
-    return {name for slots_ in map(slots, TASKS.values()) for slot in slots_ for name in slot.names}
 
 
 def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
@@ -535,7 +532,7 @@ def _defs_of(found: Found, every):
 
 def _close_names(task: Task, every: list[Definition], used: set) -> str:
     candidates = [d for d in every if (d.filename, d.lineno) not in used and d.kind in ("def", "class")
-                  and d.name not in _known_names()]
+                  and d.name not in KNOWN_NAMES]
     for slot in slots(task):
         if any(d.name in slot.names for d in every) and slot.nth == 1:
             continue
