@@ -191,9 +191,9 @@ def _one_per_lesson(pairs: list[tuple[Path, ...]]) -> tuple[list[SourceFile], li
         if abs(saved[0] - saved[1]) > SAME_SAVE:
             newest, why = max(range(2), key=lambda i: saved[i]), "saved last"
         else:  # written together (a checkout, an unzip): the one that implements more, else the .py
-            newest = min(range(2), key=lambda i: (len(stubs[i][1]) - len(stubs[i][0]), read[i].path.suffix != ".py"))
-            more = len(stubs[0][1]) - len(stubs[0][0]) != len(stubs[1][1]) - len(stubs[1][0])
-            why = "both saved at once; it implements more" if more else "both saved at once"
+            unfinished = [len(stubbed) - len(real) for real, stubbed in stubs]
+            newest = min(range(2), key=lambda i: (unfinished[i], read[i].path.suffix != ".py"))
+            why = "both saved at once" + ("; it implements more" if unfinished[0] != unfinished[1] else "")
         graded, other = read[newest], read[1 - newest]
         (real, stubbed), (other_real, _) = stubs[newest], stubs[1 - newest]
         taken = sorted((stubbed - real) & other_real)
