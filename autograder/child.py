@@ -15,8 +15,8 @@ import types
 
 import torch
 
-from autograder.reading import cells as cell_rules
 from autograder import scenarios, wire
+from autograder.reading import cells as cell_rules
 from autograder.reading import importer
 
 

@@ -22,8 +22,8 @@ import difflib
 import re
 from dataclasses import dataclass, field, replace
 
-from autograder.reading import cells as cell_rules
 from autograder import messages
+from autograder.reading import cells as cell_rules
 from autograder.reading import finder
 from autograder.tasks import TASKS, Task, lesson_of
 
@@ -225,7 +225,7 @@ def definitions(submission) -> list[Definition]:
     found, order = [], 0
     for file_index, source_file in enumerate(submission.files):
         for cell_index, cell in enumerate(source_file.cells):
-            for name, kind, lineno, params, node in _cell_definitions(cell):
+            for name, kind, lineno, params, node in cell_definitions(cell):
                 lines = cell.source.split("\n")[:lineno - 1]
                 experiment = bool(_EXPERIMENT.search("\n".join(lines[-3:])))  # "# what if...?" above it
                 found.append(Definition(name, kind, file_index, cell_index, cell.filename, lineno, order,
@@ -234,7 +234,8 @@ def definitions(submission) -> list[Definition]:
     return found
 
 
-def _cell_definitions(cell):
+def cell_definitions(cell):
+    """(name, kind, line, parameters, node) of each definition the cell runs, methods included."""
     if cell.syntax_error:  # guessed from the text, so the task still maps to its cell
         for match in re.finditer(r"^(def|class)\s+(\w+)|^(\w+)\s*=", cell.source, re.MULTILINE):
             kind = match[1] or "assign"
@@ -343,7 +344,7 @@ def locate(submission, aliases: dict[str, dict[str, str]]) -> None:
             continue
         if task.id in by_metadata:
             marked = by_metadata[task.id]
-            implemented = [(f, c) for f, c in marked if not _stub_cell(submission.files[f].cells[c])]
+            implemented = [(f, c) for f, c in marked if not _stub_cell(every, f, c)]
             file_index, cell_index = (implemented or marked)[-1]
             source_file = submission.files[file_index]
             submission.found[task.id] = Found(file_index, cell_index, source_file.name,
@@ -393,13 +394,11 @@ def _renamed_in_cell(task: Task, every: list[Definition], file_index: int, cell_
                                            where=others[0].location)
 
 
-def _stub_cell(cell) -> bool:
+def _stub_cell(every: list[Definition], file_index: int, cell_index: int) -> bool:
     """A task cell whose definitions only raise NotImplementedError (the kit's stubs)."""
-    if cell.syntax_error:
-        return False
-    defined = [s for s in cell_rules.parse(cell.source, cell.filename).body
-               if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
-    return bool(defined) and all(finder.raises_not_implemented(s) for s in defined)
+    defined = [d for d in every if (d.file_index, d.cell_index) == (file_index, cell_index)
+               and d.kind in ("def", "class")]
+    return bool(defined) and all(finder.raises_not_implemented(d.node) for d in defined)
 
 
 def _fallback_note(submission, file_index: int) -> str:

@@ -19,8 +19,8 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.reading import cells as cell_rules
 from autograder import messages
+from autograder.reading import cells as cell_rules
 from autograder.reading import finder, locate
 from autograder.tasks import LESSONS, NUMBERED, Task, lesson_of, select
 
@@ -165,11 +165,9 @@ def _stubbed(source_file: SourceFile) -> tuple[set[str], set[str]]:
     """The names a file defines for real, and those it only stubs (``raise NotImplementedError``)."""
     real, stubs = set(), set()
     for cell in source_file.cells:
-        if cell.syntax_error:
-            continue
-        for statement in cell_rules.parse(cell.source, cell.filename).body:
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                (stubs if finder.raises_not_implemented(statement) else real).add(statement.name)
+        for name, kind, _, _, node in locate.cell_definitions(cell):
+            if kind in ("def", "class") and node is not None:  # not a syntax error's guess
+                (stubs if finder.raises_not_implemented(node) else real).add(name)
     return real, stubs
 
 
