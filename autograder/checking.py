@@ -12,6 +12,7 @@ import re
 import torch
 
 from autograder import grader_only, messages
+from autograder.reading.locate import kit_params
 from autograder.results import PASSED
 from autograder.runner import ChildFailure, Session
 from autograder.tasks import TASKS, Task
@@ -135,8 +136,6 @@ class TaskContext:
         """A call that failed on the kit's signature: the student's parameters beside the kit's."""
         if raised.get("type") != "TypeError" or "argument" not in str(raised.get("message", "")):
             return ""
-        from autograder.reading.locate import kit_params
-
         name = re.split(r"[ .(]", function, maxsplit=1)[0]
         found = self.session.submission.found.get(self.task.id)
         theirs = found.signatures.get(name) if found else None

@@ -131,13 +131,9 @@ class Submission:
 
 
 def stream_files(path: Path) -> list[Path]:
-    """The files of a submission folder, in lesson order (``.py`` before a same-named ``.ipynb``)."""
-    candidates = [p for p in sorted(path.iterdir()) if p.is_file() and p.suffix in SUFFIXES
-                  and p.name not in TOOLING and not p.name.startswith(".")]
-    by_stem: dict[str, Path] = {}
-    for candidate in sorted(candidates, key=lambda p: (p.suffix != ".py", p.name)):
-        by_stem.setdefault(candidate.stem, candidate)
-    return sorted(by_stem.values(), key=_order)
+    """The files of a submission folder, in lesson order, one per name (the ``.py`` of a pair):
+    what a file graded on its own may import."""
+    return [min(group, key=lambda p: p.suffix != ".py") for group in _pairs(path)]
 
 
 def _order(p: Path):
