@@ -86,10 +86,13 @@ class Child:
             return {"ok": False, "missing": f"`{exc}` is not defined after the cell of Task {task}"}
 
     def stage(self, *, task, kind, name, shapes, calls, seed):
-        """Draw a timed round's inputs (untimed); nothing of the student's runs here."""
+        """Draw a timed round's inputs and warm up on one more call of its own inputs (untimed:
+        first-call costs stay out of the round, with no warm-up round of its own)."""
         if task not in self.snapshots:
             return {"ok": False, "missing": f"the cell for Task {task} did not run"}
-        self.staged = [task, kind, name, scenarios.draw_inputs(shapes, calls, seed)]
+        warm, *inputs = scenarios.draw_inputs(shapes, calls + 1, seed)
+        scenarios.timed_round(self.restore(task), kind, name, [warm])
+        self.staged = [task, kind, name, inputs]
         return {"ok": True}
 
     def time(self):

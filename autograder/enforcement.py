@@ -35,10 +35,23 @@ def check_rules(t: TaskContext, loaded: submission.Submission) -> None:
 def check_source(t: TaskContext, loaded: submission.Submission, note: str = "") -> None:
     """The static half alone: what the task's source uses, read without running it."""
     function = t.task.names[0]
-    definitions, module = submission.task_definitions(loaded, t.task)
-    for violation in _forbidden_first(rules.static_violations(t.task.id, definitions, module)):
+    for violation in _static_violations(loaded, t.task):
         raise CheckFailed("rules", " ".join(filter(None, [violation.message(function, loaded.display(t.task.id)),
                                                           note])))
+
+
+def _static_violations(loaded: submission.Submission, task) -> list[rules.Violation]:
+    """``rules.static_violations``, a pure function of the stream's cells and of where the task's
+    definitions are: kept, as the flags are, for a process that sees the same files again."""
+    found = loaded.found.get(task.id)
+    key = (task.id, tuple((cell.filename, cell.source, cell.metadata_task) for _, cell in loaded.cells()),
+           None if found is None else (found.by_metadata, tuple(sorted(found.definitions))))
+    if key not in _STATIC:
+        if len(_STATIC) >= _STATIC_KEPT:
+            _STATIC.clear()
+        definitions, module = submission.task_definitions(loaded, task)
+        _STATIC[key] = _forbidden_first(rules.static_violations(task.id, definitions, module))
+    return _STATIC[key]
 
 
 def check_source_first(t: TaskContext, loaded: submission.Submission) -> None:
@@ -69,5 +82,7 @@ def flags(loaded: submission.Submission) -> list[str]:
     return found
 
 
+_STATIC: dict[tuple, list] = {}  # (task, the stream's cells, where its definitions are) -> violations
+_STATIC_KEPT = 256
 _FLAGS: dict[tuple, list[str]] = {}  # a file's name and cells -> its flags (a pure function of them)
 _FLAGS_KEPT = 64

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder.reading import submission
-from autograder.grading import grade_task
+from autograder.grading import grade_task, one_thread
 from autograder.results import PASSED, TaskResult
 from autograder.runner import Session
 from autograder.tasks import Task
@@ -41,6 +41,7 @@ class Grading:
 
     def grade(self, task: Task) -> TaskResult:
         if self.session is None:
+            one_thread()
             self.session = Session(self.submission)
             self.session.load()
         result = grade_task(task, self.session, hash((self.seed, task.id)) & 0x7FFFFFFF, self.results)

@@ -5,7 +5,8 @@
    2.17 must not build a ``(batch, n_in, n_out)`` temporary. Machine load cannot flip it.
 2. Wall clock, relative: the grader times rounds of the submission (in its child) and
    of the reference (in a child of its own, started the same way) with its own clock,
-   with warm-up, fresh inputs every round and one thread each, against a generous limit.
+   with fresh inputs every round (each staged with one untimed call first: the warm-up)
+   and one thread each, against a generous limit.
    Load only ever slows a round down, so the least times count: the reference's least
    time per task is measured once per grader process and re-checked now and then
    (``REFERENCE_REFRESH``), and a submission passes with a round under the limit (timing
@@ -28,7 +29,7 @@ from autograder.speed_limits import SPEED, Speed  # noqa: F401 - the table, read
 
 BASE = {"rows": 4, "inner": 8, "cols": 6}
 SCALE = 4
-ROUNDS, WARMUP = 5, 1
+ROUNDS = 5
 ROUND_SECONDS = 0.01  # of the reference's work per round: long beside a wake-up on a busy machine
 MAX_CALLS = 48
 CLEAR_PASS = 0.5  # of the limit: a round this fast ends the timing (slower ones keep going, for the report)
@@ -141,12 +142,10 @@ def reference_time(task, baseline, kind, name, shapes, seed) -> ReferenceTime:
     known = _REFERENCE_TIMES.get(task.id)
     if known is None:
         known = _REFERENCE_TIMES[task.id] = ReferenceTime(_calls_per_round(task, baseline, kind, name, shapes, seed))
-        for round_number in range(WARMUP + ROUNDS):
-            elapsed = _time_round(task, baseline, kind, name, shapes, known.calls, seed())
-            if round_number >= WARMUP:
-                known.add(elapsed)
+        for _ in range(ROUNDS):
+            known.add(_time_round(task, baseline, kind, name, shapes, known.calls, seed()))
     elif known.uses % REFERENCE_REFRESH == 0:
-        for _ in range(WARMUP + ROUNDS // 2):
+        for _ in range(ROUNDS // 2):
             known.add(_time_round(task, baseline, kind, name, shapes, known.calls, seed()))
     known.uses += 1
     return known
@@ -159,11 +158,8 @@ def _ratio(t, baseline, kind, name, shapes) -> float:
     limit = SPEED[t.task.id].ratio
     known = reference_time(t.task, baseline, kind, name, shapes, lambda: _seed(t))
     least = float("inf")
-    for round_number in range(WARMUP + ROUNDS):
-        elapsed = _time_round(t.task, t.session, kind, name, shapes, known.calls, _seed(t))
-        if round_number < WARMUP:
-            continue
-        least = min(least, elapsed)
+    for _ in range(ROUNDS):
+        least = min(least, _time_round(t.task, t.session, kind, name, shapes, known.calls, _seed(t)))
         if least <= CLEAR_PASS * limit * known.least:
             break  # clearly fast: more rounds would not change the verdict
     if least <= limit * known.least:
@@ -175,13 +171,11 @@ def _interleaved_ratio(t, baseline, kind, name, shapes, known: ReferenceTime) ->
     """median(submission) / median(reference): interleaved rounds of fresh inputs, both
     timed by this process's clock around a child's round, so both pay the same costs."""
     times = {"submission": [], "reference": []}
-    for round_number in range(WARMUP + ROUNDS):
+    for round_number in range(ROUNDS):
         seed = _seed(t)  # fresh inputs every round: nothing to cache
         order = [("submission", t.session), ("reference", baseline)]
         for who, session in (order if round_number % 2 == 0 else order[::-1]):  # alternate
-            elapsed = _time_round(t.task, session, kind, name, shapes, known.calls, seed)
-            if round_number >= WARMUP:
-                times[who].append(elapsed)
+            times[who].append(_time_round(t.task, session, kind, name, shapes, known.calls, seed))
     for elapsed in times["reference"]:
         known.add(elapsed)
     return statistics.median(times["submission"]) / statistics.median(times["reference"])
@@ -211,10 +205,9 @@ def _calls_per_round(task, session, kind, name, shapes, seed) -> int:
 def _relative_rounds(task, session, kind, name, shapes, seed, rounds: int) -> list[float]:
     calls = _calls_per_round(task, session, kind, name, shapes, seed)
     quotients = []
-    for round_number in range(WARMUP + rounds):
+    for _ in range(rounds):
         per_call = _time_round(task, session, kind, name, shapes, calls, seed()) / calls
-        if round_number >= WARMUP:
-            quotients.append(per_call / baselines.calibrate(repeats=3))
+        quotients.append(per_call / baselines.calibrate(repeats=3))
     return quotients
 
 
@@ -223,7 +216,8 @@ def _seed(t) -> int:
 
 
 def _time_round(task, session, kind, name, shapes, calls, seed) -> float:
-    """The child draws the round's inputs untimed; this process's clock times the round."""
+    """The child draws the round's inputs and warms up on one more call, untimed; this
+    process's clock times the round."""
     _request(task, session, {"op": "stage", "task": task.id, "kind": kind, "name": name,
                              "shapes": shapes, "calls": calls, "seed": seed})
     start = time.perf_counter()

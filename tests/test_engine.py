@@ -197,3 +197,18 @@ def test_loading_a_submission_imports_neither_nbformat_nor_jupytext(tmp_path):
             "print(sorted(loaded.found), 'nbformat' in sys.modules, 'jupytext' in sys.modules)")
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "'1.2'" in shown and "'2.4'" in shown and shown.strip().endswith("False False"), shown
+
+
+def test_the_grading_process_computes_with_one_torch_thread(tmp_path):
+    """Its tensors are small; a second thread only spins on a busy machine (``grading.one_thread``)."""
+    from autograder.grading import grade
+    from builders import SOLUTIONS
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        result = grade(SOLUTIONS / "l00_exports.py", seed=1)
+        assert result.score == result.max_score > 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)

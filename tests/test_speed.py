@@ -47,16 +47,17 @@ def timed(monkeypatch):
 
 
 def test_a_submission_passes_at_its_first_round_under_the_limit(timed):
-    clock = Clock(reference=[0.01], submission=[0.5, 0.09, 0.02, 0.5])
+    clock = Clock(reference=[0.01], submission=[0.09, 0.02, 0.5])
     assert timed(clock) == pytest.approx(2.0)
-    # the reference: two one-call probes and WARMUP + ROUNDS rounds; the submission: warm-up, 2 rounds
-    assert clock.rounds == {"reference": 2 + speed.WARMUP + speed.ROUNDS, "submission": speed.WARMUP + 2}
+    # the reference: two one-call probes and ROUNDS rounds; the submission: 2 rounds (each round
+    # is staged with an untimed warm-up call: no warm-up round)
+    assert clock.rounds == {"reference": 2 + speed.ROUNDS, "submission": 2}
 
 
 def test_a_round_under_the_limit_but_not_clearly_lets_later_rounds_lower_the_ratio(timed):
-    clock = Clock(reference=[0.01], submission=[0.5, 0.04, 0.03, 0.015, 0.05, 0.05])
+    clock = Clock(reference=[0.01], submission=[0.04, 0.03, 0.015, 0.05, 0.05])
     assert timed(clock) == pytest.approx(1.5)  # 4x and 3x pass, but timing goes on to the clear 1.5x
-    assert clock.rounds["submission"] == speed.WARMUP + 3
+    assert clock.rounds["submission"] == 3
 
 
 def test_the_reference_is_timed_once_per_process_then_only_re_checked(timed):
@@ -66,11 +67,11 @@ def test_the_reference_is_timed_once_per_process_then_only_re_checked(timed):
         timed(later)
     assert later.rounds["reference"] == 0
     timed(later)  # REFERENCE_REFRESH uses after the first, a re-check
-    assert later.rounds["reference"] == speed.WARMUP + speed.ROUNDS // 2
+    assert later.rounds["reference"] == speed.ROUNDS // 2
 
 
 def test_a_reference_first_timed_under_load_is_corrected_by_its_re_check(timed):
-    loaded_first = Clock(reference=[0.1, 0.1] + [0.1] * (speed.WARMUP + speed.ROUNDS) + [0.01], submission=[0.08])
+    loaded_first = Clock(reference=[0.1, 0.1] + [0.1] * speed.ROUNDS + [0.01], submission=[0.08])
     assert timed(loaded_first) == pytest.approx(0.8)  # a 0.1 s reference hides an 8x slow submission...
     for _ in range(speed.REFERENCE_REFRESH - 1):
         timed(loaded_first)
@@ -81,11 +82,11 @@ def test_a_reference_first_timed_under_load_is_corrected_by_its_re_check(timed):
 def test_a_submission_with_no_round_under_the_limit_is_decided_by_interleaved_medians(timed):
     slow = Clock(reference=[0.01], submission=[0.08])
     assert timed(slow) == pytest.approx(8.0)
-    assert slow.rounds["submission"] == 2 * (speed.WARMUP + speed.ROUNDS)
+    assert slow.rounds["submission"] == 2 * speed.ROUNDS
 
 
 def test_a_submission_slowed_by_load_is_timed_again_and_passes(timed):
     """Every first round was slowed (a busy machine); interleaved, both sides are equally slow."""
-    busy = Clock(reference=[0.01] * (2 + speed.WARMUP + speed.ROUNDS) + [0.03],
-                 submission=[0.09] * (speed.WARMUP + speed.ROUNDS) + [0.06])
+    busy = Clock(reference=[0.01] * (2 + speed.ROUNDS) + [0.03],
+                 submission=[0.09] * speed.ROUNDS + [0.06])
     assert timed(busy) == pytest.approx(2.0)
