@@ -451,3 +451,40 @@ def test_traced_calls_are_judged_by_the_same_table():
 def _definitions_and_module(source: str):
     module = ast.parse(textwrap.dedent(source).lstrip("\n"))
     return [n for n in module.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))], module
+
+
+def test_the_static_verdict_kept_for_a_stream_is_never_served_for_an_edited_one(tmp_path):
+    """A process that stays (the check's server) keeps each task's static verdict per stream of
+    cells: the same files again reuse it, an edited file (or a cell moved to another task) is read anew."""
+    import types
+
+    from autograder import enforcement
+    from autograder.checking import CheckFailed
+    from autograder.reading import submission
+
+    solution = (ROOT / "solutions" / "l01_matmul.py").read_text()
+    start, end = task_cells(solution)["1.3"]
+    lines = solution.split("\n")
+    honest = tmp_path / "honest" / "l01_matmul.py"
+    cheat = tmp_path / "cheat" / "l01_matmul.py"
+    for path, body in ((honest, lines[start:end]), (cheat, ["def frobenius(a):", "    return torch.linalg.norm(a)"])):
+        path.parent.mkdir()
+        path.write_text("\n".join(lines[:start] + body + lines[end:]))
+
+    def verdict(path):
+        loaded = submission.load(path, ["1.3"], {})
+        context = types.SimpleNamespace(task=TASKS["1.3"])
+        try:
+            enforcement.check_source(context, loaded)
+        except CheckFailed as failed:
+            return failed.message
+        return "fine"
+
+    enforcement._STATIC.clear()
+    assert verdict(honest) == "fine"
+    assert "norm" in verdict(cheat)
+    assert len(enforcement._STATIC) == 2
+    assert verdict(honest) == "fine" and "norm" in verdict(cheat)  # kept
+    assert len(enforcement._STATIC) == 2
+    honest.write_text(cheat.read_text())  # the honest file edited to cheat: read anew
+    assert "norm" in verdict(honest)
