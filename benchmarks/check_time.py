@@ -57,6 +57,7 @@ def main() -> None:
             runtime.mkdir(mode=0o700)
             env = {**os.environ, "AUTOGRADER_RUNTIME_DIR": str(runtime)}
             env.pop("AUTOGRADER_SERVER", None)
+            env.pop("PYTHONDONTWRITEBYTECODE", None)  # a student's Python keeps its bytecode caches
             try:
                 row = _measure(folder, env, args.repeat, args.saves)
             finally:
