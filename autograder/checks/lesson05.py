@@ -37,7 +37,8 @@ def close(got, want) -> bool:
 def staged(t, reply, function):
     if reply["raised"]:
         raised = reply["raised"]
-        if raised.get("type") == "NotImplementedError" and "Task 5.1" in str(raised.get("message")):
+        if (raised.get("type") == "NotImplementedError" and "Task 5.1:" in str(raised.get("message"))
+                and t.task.id != "5.1"):
             t.expect(False, "implemented", f"{function} goes through annealer, which is not implemented yet (Task 5.1)")
         raise t.raised(f"{function} ({reply['stage']})", raised)
     return reply
@@ -309,7 +310,8 @@ def check_runner_cancel(t):
                                  seed=int(t.randint(0, 2**31)), epochs=epochs, train_batches=train_batches,
                                  valid_batches=valid_batches, triggers=triggers), "Runner")
     plain_run, expected = reply["plain"], expected_events(epochs, train_batches, valid_batches)
-    t.expect(plain_run["escaped"] is None, "runs", f"Runner.fit raised {plain_run['escaped']!r:.200}")
+    if plain_run["escaped"] is not None:
+        raise t.raised("Runner.fit", plain_run["escaped"])
     expect_events(t, [note[1] for note in plain_run["events"]], expected["events"],
                   f"Runner.fit({epochs}, learn) with a callback noting its events")
     in_validation = False

@@ -137,7 +137,8 @@ KIT_PARAMS = {
     "3.14": "epochs model loss_func opt train_dl valid_dl", "3.15": "train_ds valid_ds bs",
     "4.1": "train_dl valid_dl c", "4.2": "model opt loss_func data", "4.3": "name", "4.6": "o",
     "4.7": "cbs cb_funcs", "4.8": "metrics in_train",
-    "5.1": "f", "5.6": "pcts scheds", "5.8": "pname sched_funcs", "5.9": "cbs cb_funcs", "5.10": "max_iter min_lr max_lr",
+    "5.1": "f", "5.6": "pcts scheds", "5.8": "pname sched_funcs", "5.9": "cbs cb_funcs",
+    "5.10": "max_iter min_lr max_lr",
 }
 
 
