@@ -12,7 +12,8 @@ from builders import (
     EXERCISES, SOLUTIONS, Submissions, assert_outcome, by_id, copy_lessons, describe, task_ids,
 )
 from course_notebooks import (
-    BATCH_COUNT_AVERAGES, FIRST_LIN_W_GRAD, THIRD_LIN_W_GRAD, WEIGHTED_AVERAGES, write_course_notebooks,
+    BATCH_COUNT_AVERAGES, COURSE_DIFFERENCES, FIRST_LIN_W_GRAD, THIRD_LIN_W_GRAD, WEIGHTED_AVERAGES,
+    write_course_notebooks,
 )
 
 ALL_TASKS = list(TASKS)
@@ -157,7 +158,7 @@ def plain_module_01(folder):
 def test_reference_solutions_score_full_marks(graded):
     result = graded(reference)
     assert_outcome(result, {}, ALL_TASKS)
-    assert result.score == result.max_score == len(TASKS) == 51
+    assert result.score == result.max_score == len(TASKS)
 
 
 def test_untouched_exercises_score_zero(graded):
@@ -169,10 +170,12 @@ def test_untouched_exercises_score_zero(graded):
         assert task.message.startswith(f"Task {task.id} ("), task.message
 
 
-def test_course_style_notebooks_score_full_marks(graded):
+def test_course_style_notebooks_score_full_marks_but_where_the_course_differs(graded):
     result = graded(course_notebooks)
-    assert_outcome(result, {}, ALL_TASKS)
-    assert result.score == result.max_score == 51
+    assert_outcome(result, {task_id: FAILED for task_id in COURSE_DIFFERENCES}, ALL_TASKS)
+    assert result.score == result.max_score - len(COURSE_DIFFERENCES) == len(TASKS) - len(COURSE_DIFFERENCES)
+    for task_id, words in COURSE_DIFFERENCES.items():
+        assert words in by_id(result)[task_id].message, by_id(result)[task_id].message
 
 
 def test_the_course_mean_of_batch_means_costs_3_14_only(graded):

@@ -23,9 +23,9 @@ CLOSED_FORMS = {
     "sched_exp": lambda start, end, pos: start * (end / start) ** pos,
 }
 HINTS = {
-    "sched_cos": "half a cosine wave: at pos 0, cos(pi * (1 - pos)) is -1, so the value is start",
-    "combine_last": ("with three phases or more, every phase must run on its own schedule: the course's "
-                     "`if idx == 2: idx = 1` only fits two phases"),
+    "sched_cos": "Hint: half a cosine wave: at pos 0, cos(pi * (1 - pos)) is -1, so the value is start.",
+    "combine_last": ("Hint: with three phases or more, every phase runs on its own schedule, the last one up to "
+                     "pos 1: the course's `if idx == 2: idx = 1` only fits two phases."),
 }
 
 
@@ -106,7 +106,12 @@ def check_combine_scheds(t):
                  *(round(float(v), 6) for v in t.randn(3).sigmoid())]
         cases.append({"pcts": pcts, "phases": phases, "positions": spots})
     refused = [{"pcts": [0.25, 0.5], "phases": [(1, 2), (2, 1)]}, {"pcts": [0.75, 0.5], "phases": [(1, 2), (2, 1)]}]
-    reply = staged(t, t.scenario("combined", "combine_scheds", cases=cases, refused=refused), "combine_scheds")
+    reply = t.scenario("combined", "combine_scheds", cases=cases, refused=refused)
+    if reply["raised"] and reply["raised"].get("type") == "IndexError" and len(reply["values"]) == 1:
+        failure = t.raised(f"combine_scheds of {len(cases[1]['pcts'])} phases", reply["raised"])
+        failure.hint = HINTS["combine_last"]
+        raise failure
+    staged(t, reply, "combine_scheds")
     for case, values in zip(cases, reply["values"]):
         described = f"combine_scheds({case['pcts']}, straight lines {case['phases']})"
         for pos, value in zip(case["positions"], values):
