@@ -113,8 +113,8 @@ class Runner:
     def one_batch(self, xb, yb):
         try:
             self._steps(xb, yb)
-        except Exception as exc:
-            if not _cancelled(exc, "Batch"):
+        except Exception as signal:
+            if not _cancelled(signal, "Batch"):
                 raise
             self("after_cancel_batch")
         finally:
@@ -145,8 +145,8 @@ class Runner:
                 if self.stop:
                     break
                 self.one_batch(xb, yb)
-        except Exception as exc:
-            if not _cancelled(exc, "Epoch"):
+        except Exception as signal:
+            if not _cancelled(signal, "Epoch"):
                 raise
             self("after_cancel_epoch")
         self.stop = False
@@ -167,8 +167,8 @@ class Runner:
                         self.all_batches(learn.data.valid_dl)
                 if self("after_epoch"):
                     break
-        except Exception as exc:
-            if not _cancelled(exc, "Train"):
+        except Exception as signal:
+            if not _cancelled(signal, "Train"):
                 raise
             self("after_cancel_train")
         finally:

@@ -181,6 +181,9 @@ def check_param_scheduler(t):
         t.expect(isinstance(noted, list) and len(noted) == EPOCHS * TRAIN_BATCHES, "steps",
                  f"ParamScheduler({case['pname']!r}, {given}): the optimizer should step once per training batch")
         for step, groups in enumerate(noted):
+            t.expect(isinstance(groups, list) and len(groups) == 2 and all(isinstance(g, list) and len(g) == 2
+                                                                            for g in groups),
+                     "steps", "the optimizer's parameter groups were changed: keep the two it has")
             epoch, batch = divmod(step, TRAIN_BATCHES)
             pos = (epoch + batch / TRAIN_BATCHES) / EPOCHS
             for group, (a, b, c) in enumerate(schedules):
@@ -317,10 +320,11 @@ def check_runner_cancel(t):
     plain_run, expected = reply["plain"], expected_events(epochs, train_batches, valid_batches)
     if plain_run["escaped"] is not None:
         raise t.raised("Runner.fit", plain_run["escaped"])
-    expect_events(t, [note[1] for note in plain_run["events"]], expected["events"],
+    notes = [note for note in plain_run["events"] if isinstance(note, list) and len(note) == 4]
+    expect_events(t, [note[1] for note in notes], expected["events"],
                   f"Runner.fit({epochs}, learn) with a callback noting its events")
     in_validation = False
-    for _, event, _, grad in plain_run["events"]:
+    for _, event, _, grad in notes:
         in_validation = (in_validation or event == "begin_validate") and event != "begin_epoch"
         t.expect(not (in_validation and event in VALID_STEPS and grad), "validation",
                  f"{event} during validation ran with gradients enabled: validate under torch.no_grad()")
@@ -368,6 +372,8 @@ def check_lr_find(t):
     for run, noted in zip(runs, reply["noted"]):
         stop = lr_find_stop(run["losses"], run["max_iter"])
         made = f"LR_Find(max_iter={run['max_iter']}, min_lr={run['min_lr']:g}, max_lr={run['max_lr']:g})"
+        t.expect(isinstance(noted, list) and all(isinstance(lrs, list) for lrs in noted), "lrs",
+                 f"{made}: the optimizer's parameter groups were changed: keep the two it has")
         for step, lrs in enumerate(noted[:stop + 1]):
             want = run["min_lr"] * (run["max_lr"] / run["min_lr"]) ** (step / run["max_iter"])
             t.expect(all(close(lr, want) for lr in lrs), "lrs", (
