@@ -34,6 +34,12 @@ def close(got, want) -> bool:
     return value is not None and abs(value - want) <= TOLERANCE * max(1.0, abs(want))
 
 
+def shown(value) -> str:
+    """A number as a student reads it; anything else as it came back."""
+    got = number(value)
+    return f"{got:.6g}" if got is not None else f"{value!r:.40}"
+
+
 def staged(t, reply, function):
     if reply["raised"]:
         raised = reply["raised"]
@@ -73,7 +79,7 @@ def schedule_check(name):
         t.expect(len(values) == len(spots), "values", f"{name}({start}, {end}) gave no value per position")
         for (pos, want), value in zip(expected, values):
             t.expect(close(value, want), "values",
-                     f"{name}({start}, {end})({pos:g}) is {value!r:.40}; expected {want:.6g}", hint)
+                     f"{name}({start}, {end})({pos:g}) is {shown(value)}; expected {want:.6g}", hint)
     return check_schedule
 
 
@@ -119,7 +125,7 @@ def check_combine_scheds(t):
             hint = ""
             if len(case["pcts"]) > 2 and pos >= sum(case["pcts"][:2]):
                 hint = HINTS["combine_last"]
-            t.expect(close(value, want), "values", f"{described} at pos {pos:g} is {value!r:.40}; expected {want:.6g}",
+            t.expect(close(value, want), "values", f"{described} at pos {pos:g} is {shown(value)}; expected {want:.6g}",
                      hint)
     for case, refusal in zip(refused, reply["refused"]):
         t.expect(refusal is not None, "refuses", (
@@ -146,12 +152,13 @@ def check_recorder(t):
                                  valid_batches=VALID_BATCHES), "Recorder")
     run = f"{EPOCHS} epochs of {TRAIN_BATCHES} training and {VALID_BATCHES} validation batches"
     got = reply["losses"]
+    held = len(got) if isinstance(got, list) else f"{got!r:.60}"
+    extra = " (validation batches are not recorded)" if isinstance(got, list) and len(got) > steps else ""
     t.expect(isinstance(got, list) and len(got) == steps, "losses", (
-        f"after {run}, recorder.losses should hold the {steps} training losses; it holds "
-        f"{len(got) if isinstance(got, list) else got!r:.60}" + (" (validation batches are not recorded)"
-                                                                  if isinstance(got, list) and len(got) > steps else "")))
+        f"after {run}, recorder.losses should hold the {steps} training losses; it holds {held}{extra}"))
     for index, (value, want) in enumerate(zip(got, losses)):
-        t.expect(close(value, want), "losses", f"recorder.losses[{index}] is {value!r:.40}; that batch's loss was {want}")
+        t.expect(close(value, want), "losses",
+                 f"recorder.losses[{index}] is {shown(value)}; that batch's loss was {want}")
     t.expect(not any(reply["graphs"]), "detached", (
         "recorder.losses keeps losses that still require grad: detach them (loss.detach()), or every batch's "
         "graph stays in memory"))
@@ -191,7 +198,7 @@ def check_param_scheduler(t):
                 value = groups[group][column[case["pname"]]]
                 t.expect(close(value, want), "values", (
                     f"ParamScheduler({case['pname']!r}, {given}): at training batch {batch} of epoch {epoch} "
-                    f"(pos {pos:g} = n_epochs / epochs), group {group}'s {case['pname']!r} is {value!r:.40}; "
+                    f"(pos {pos:g} = n_epochs / epochs), group {group}'s {case['pname']!r} is {shown(value)}; "
                     f"its schedule gives {want:.6g}"))
 
 

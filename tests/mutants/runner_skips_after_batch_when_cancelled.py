@@ -1,6 +1,6 @@
 # fails: 5.9
 # check: events
-# after_batch only follows a batch that was not cancelled by another exception.
+# after_batch outside `finally`: a validation batch (which returns early) and a cancelled one never reach it.
 class Runner:
     "The training loop; callbacks stop it by raising the Cancel exceptions."
 
