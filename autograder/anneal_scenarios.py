@@ -221,14 +221,15 @@ def param_scheduler_run(namespace, *, cases, epochs, train_batches, valid_batche
     runner, own = _runner(namespace)
     report: dict = {"own_standins": own, "noted": []}
 
-    def train():
-        for case in cases:
-            schedules = [Quadratic(*coefficients) for coefficients in case["coefficients"]]
-            learn, opt = _learn([1.0], 1.0, train_batches, valid_batches)
-            runner([cls(case["pname"], schedules if case["as_list"] else schedules[0])]).fit(epochs, learn)
-            report["noted"].append(opt.noted)
+    def train(case):
+        schedules = [Quadratic(*coefficients) for coefficients in case["coefficients"]]
+        learn, opt = _learn([1.0], 1.0, train_batches, valid_batches)
+        runner([cls(case["pname"], schedules if case["as_list"] else schedules[0])]).fit(epochs, learn)
+        report["noted"].append(opt.noted)
 
-    return _staged(report, [("fit with a ParamScheduler", train)])
+    given = {False: "one schedule", True: "a list of two schedules, one per parameter group"}
+    return _staged(report, [(f"fit with ParamScheduler({case['pname']!r}, {given[bool(case['as_list'])]})",
+                             lambda case=case: train(case)) for case in cases])
 
 
 # ---- cancelling ----------------------------------------------------------------------------------

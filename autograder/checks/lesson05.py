@@ -24,6 +24,8 @@ CLOSED_FORMS = {
 }
 HINTS = {
     "sched_cos": "Hint: half a cosine wave: at pos 0, cos(pi * (1 - pos)) is -1, so the value is start.",
+    "schedule_list": ("Hint: sched_funcs is one schedule or a list of one per parameter group: in begin_fit, "
+                      "make one schedule a list of it for every group."),
     "combine_last": ("Hint: with three phases or more, every phase runs on its own schedule, the last one up to "
                      "pos 1: the course's `if idx == 2: idx = 1` only fits two phases."),
 }
@@ -178,9 +180,14 @@ def check_param_scheduler(t):
     cases = [{"pname": "lr", "as_list": False}, {"pname": "mom", "as_list": True}]
     for case in cases:
         case["coefficients"] = [[round(float(v), 4) for v in t.randn(3)] for _ in range(2)]
-    reply = staged(t, t.scenario("param_scheduler_run", "ParamScheduler", answers=("Runner",), cases=cases,
-                                 epochs=EPOCHS, train_batches=TRAIN_BATCHES, valid_batches=VALID_BATCHES),
-                   "ParamScheduler")
+    reply = t.scenario("param_scheduler_run", "ParamScheduler", answers=("Runner",), cases=cases,
+                       epochs=EPOCHS, train_batches=TRAIN_BATCHES, valid_batches=VALID_BATCHES)
+    raised = reply["raised"]
+    if isinstance(raised, dict) and raised.get("type") == "TypeError" and "not callable" in str(raised.get("message")):
+        failure = t.raised(f"ParamScheduler ({reply['stage']})", raised)
+        failure.hint = HINTS["schedule_list"]
+        raise failure
+    staged(t, reply, "ParamScheduler")
     column = {"lr": 0, "mom": 1}
     for case, noted in zip(cases, reply["noted"]):
         schedules = case["coefficients"] if case["as_list"] else case["coefficients"][:1] * 2
