@@ -63,6 +63,8 @@ def create_learner(model_func, loss_func, data):
 # %% task="5.1"
 def annealer(f):
     "Decorator: f(start, end, pos) becomes annealed(start, end), which returns the function of pos."
+    # NOTE: only annealed's body is yours to write, so that the @annealer cells below run
+    # before it is done; calling a schedule says then that this task is not done yet.
     def annealed(start, end):
         "The schedule from start to end: f with start and end filled in, a function of pos alone."
         raise NotImplementedError("Task 5.1: implement annealed")
