@@ -51,6 +51,8 @@ _CROSS_ENTROPY = Rule(_SOFTMAX, topic="this task is about building cross entropy
 _AFTER_LOGSUMEXP = Rule(tuple(c for c in _SOFTMAX if c != "logsumexp"), topic=_CROSS_ENTROPY.topic)
 _OWN_OPTIMIZER = Rule(("torch.optim",), topic="this task is about updating the parameters yourself",
                       source_first=True)
+_OWN_SCHEDULE = Rule(("torch.optim.lr_scheduler",), topic="this task is about scheduling the hyperparameters "
+                     "yourself", source_first=True)
 
 RULES: dict[str, Rule] = {
     "1.2": Rule(_MATMUL, topic="this task is about three plain Python loops"),
@@ -69,6 +71,9 @@ RULES: dict[str, Rule] = {
     "3.7": _OWN_OPTIMIZER,
     "3.9": _OWN_OPTIMIZER,
     "3.13": Rule(("torch.utils.data",), topic="this task is about writing the data loader yourself"),
+    # the two callbacks that set hyperparameters as training goes; PyTorch's own schedulers do that
+    "5.8": _OWN_SCHEDULE,
+    "5.10": _OWN_SCHEDULE,
 }
 
 _REQUIRED_NAMES = {"einsum": "torch.einsum", "clamp_min": "Tensor.clamp_min",

@@ -51,11 +51,12 @@ LESSONS: dict[str, Lesson] = {
         Lesson("02", "l02_fully_connected"),
         Lesson("03", "l03_minibatch_training"),
         Lesson("04", "l04_callbacks"),
+        Lesson("05", "l05_anneal"),
     )
 }
 
 _L0, _L1, _L2 = "l00_exports", "l01_matmul", "l02_fully_connected"
-_L3, _L4 = "l03_minibatch_training", "l04_callbacks"
+_L3, _L4, _L5 = "l03_minibatch_training", "l04_callbacks", "l05_anneal"
 
 
 def _task(id, name, lesson, *defines, **kwargs) -> Task:
@@ -117,6 +118,16 @@ TASKS: dict[str, Task] = {
         _task("4.7", "Runner", _L4, "Runner"),
         _task("4.8", "AvgStats", _L4, "AvgStats"),
         _task("4.9", "AvgStatsCallback", _L4, "AvgStatsCallback", depends=("4.4",)),
+        _task("5.1", "annealer", _L5, "annealer"),
+        _task("5.2", "sched_lin", _L5, "sched_lin", depends=("5.1",)),
+        _task("5.3", "sched_cos", _L5, "sched_cos", depends=("5.1",)),
+        _task("5.4", "sched_no", _L5, "sched_no", depends=("5.1",)),
+        _task("5.5", "sched_exp", _L5, "sched_exp", depends=("5.1",)),
+        _task("5.6", "combine_scheds", _L5, "combine_scheds"),
+        _task("5.7", "Recorder", _L5, "Recorder"),
+        _task("5.8", "ParamScheduler", _L5, "ParamScheduler"),
+        _task("5.9", "Runner (cancel exceptions)", _L5, ("Runner", 2)),
+        _task("5.10", "LR_Find", _L5, "LR_Find"),
     )
 }
 

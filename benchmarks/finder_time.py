@@ -1,14 +1,14 @@
 """What finding the tasks costs (run: python benchmarks/finder_time.py [--repeats N]).
 
 Reading a submission and deciding which definition is each task happens in the grader,
-once per grade, before any student code runs. For submissions of lessons 00-04 in the
+once per grade, before any student code runs. For submissions of lessons 00-05 in the
 forms students hand in, prints the median over ``--repeats`` of
 1. ``load``: reading the files and finding every task (``submission.load``), in CPU time
    (which the load of a shared machine hardly changes);
 2. ``find``: the finder alone (``locate.locate`` on the files already read);
 3. the number of definitions the finder weighed, and how many tasks it found.
 
-The goal: finding the tasks adds at most 0.1 s to a grade of lessons 00-04.
+The goal: finding the tasks adds at most 0.1 s to a grade of lessons 00-05.
 """
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def _cases(folder: Path) -> dict[str, Path]:
     from course_notebooks import write_course_notebooks
     from test_student_styles import COLAB, EINSUM, PRELUDE, RUNGS, THREE_BUGGY, a_class, fn
 
-    cases = {"kit solutions (.py, lessons 00-04)": REPO / "solutions"}
+    cases = {"kit solutions (.py, lessons 00-05)": REPO / "solutions"}
     pair = folder / "pair"
     pair.mkdir()
     for name in ("l01_matmul.py", "l01_matmul.ipynb", "l02_fully_connected.py", "l02_fully_connected.ipynb"):
         shutil.copy(REPO / "exercises" / name, pair / name)
     cases["exercises, .py and .ipynb side by side"] = pair
-    cases["course notebooks 00-04"] = write_course_notebooks(folder / "course")
+    cases["course notebooks 00-05b"] = write_course_notebooks(folder / "course")
     from course_notebooks import write_notebook
 
     student = folder / "student"

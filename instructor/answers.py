@@ -1,8 +1,8 @@
-"""Working answers to tasks of lessons 03-04, the stand-ins for the tasks built on them.
+"""Working answers to tasks of lessons 03-05, the stand-ins for the tasks built on them.
 
 ``fit`` (3.14) reports accuracy with this ``accuracy``, the Runner (4.7) runs with this
-``TrainEvalCallback``, ``AvgStatsCallback`` (4.9) with this ``AvgStats`` and this
-Runner, so a wrong callback loses the points of its own task only. These are answers:
+``TrainEvalCallback``, ``AvgStatsCallback`` (4.9) and lesson 05's callbacks (5.7, 5.8,
+5.10) with this Runner, so a wrong callback loses the points of its own task only. These are answers:
 they stay beside ``solutions/``, out of the sandboxed child's reach, and the grader sends
 the source of the few one request needs with that request, in instructor grading only
 (``autograder.grader_only``). ``camel2snake`` and ``listify`` are never sent (the grader's
@@ -47,6 +47,10 @@ class Callback:
             raise AttributeError(k)
         return getattr(self.run, k)
 
+    def __call__(self, cb_name):  # lesson 05's Runner may call its callbacks: cb("begin_fit")
+        f = getattr(self, cb_name, None)
+        return bool(f and f())
+
 
 class TrainEvalCallback(Callback):
     def begin_fit(self):
@@ -89,8 +93,14 @@ class AvgStats:
             self.tot_mets[i] += metric(run.pred, run.yb) * size
 
 
+def _cancelled(exc: BaseException, level: str) -> bool:
+    """Lesson 05's Cancel exceptions are the student's own classes: known here by name."""
+    return type(exc).__name__ == f"Cancel{level}Exception"
+
+
 class Runner:
-    """Lesson 04's loop: events to every callback in ``_order``; True stops the step."""
+    """Lesson 04's loop: events to every callback in ``_order``; True stops the step. It also
+    ends a batch, a pass or the fit on lesson 05's Cancel exceptions (5.10 raises one)."""
 
     def __init__(self, cbs=()):
         self.stop, self.cbs = False, [TrainEvalCallback(), *cbs]
@@ -101,6 +111,16 @@ class Runner:
         raise AttributeError(k)
 
     def one_batch(self, xb, yb):
+        try:
+            self._steps(xb, yb)
+        except Exception as signal:
+            if not _cancelled(signal, "Batch"):
+                raise
+            self("after_cancel_batch")
+        finally:
+            self("after_batch")
+
+    def _steps(self, xb, yb):
         self.xb, self.yb = xb, yb
         if self("begin_batch"):
             return
@@ -120,11 +140,15 @@ class Runner:
 
     def all_batches(self, dl):
         self.iters = len(dl)
-        for xb, yb in dl:
-            if self.stop:
-                break
-            self.one_batch(xb, yb)
-            self("after_batch")
+        try:
+            for xb, yb in dl:
+                if self.stop:
+                    break
+                self.one_batch(xb, yb)
+        except Exception as signal:
+            if not _cancelled(signal, "Epoch"):
+                raise
+            self("after_cancel_epoch")
         self.stop = False
 
     def fit(self, epochs, learn):
@@ -143,6 +167,10 @@ class Runner:
                         self.all_batches(learn.data.valid_dl)
                 if self("after_epoch"):
                     break
+        except Exception as signal:
+            if not _cancelled(signal, "Train"):
+                raise
+            self("after_cancel_train")
         finally:
             self("after_fit")
 

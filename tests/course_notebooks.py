@@ -1,4 +1,4 @@
-"""Lessons 00-04 written the way the fast.ai course notebooks are, as cell sources.
+"""Lessons 00-05 written the way the fast.ai course notebooks are, as cell sources.
 
 No task metadata: the grader maps tasks by name and order of definition. The cells
 mix what a real course notebook has: magics, ``#export`` cells, ``from exp.nb_01
@@ -383,12 +383,147 @@ CALLBACKS_04 = [
     "!python notebook2script.py 04_callbacks.ipynb",
 ]
 
+ANNEAL_05 = [
+    "%load_ext autoreload\n%autoreload 2\n\n%matplotlib inline",
+    "#export\nfrom exp.nb_04 import *",
+    md("## Initial setup"),
+    "x_train,y_train,x_valid,y_valid = get_data()\ntrain_ds,valid_ds = Dataset(x_train, y_train),Dataset(x_valid, y_valid)\n"
+    "nh,bs = 50,512\nc = y_train.max().item()+1\nloss_func = F.cross_entropy",
+    "data = DataBunch(*get_dls(train_ds, valid_ds, bs), c)",
+    "#export\ndef create_learner(model_func, loss_func, data):\n    return Learner(*model_func(data), loss_func, data)",
+    "learn = create_learner(get_model, loss_func, data)\nrun = Runner([AvgStatsCallback([accuracy])])\n\nrun.fit(3, learn)",
+    "#export\ndef get_model_func(lr=0.5): return partial(get_model, lr=lr)",
+    md("## Annealing"),
+    "#export\nclass Recorder(Callback):\n    def begin_fit(self): self.lrs,self.losses = [],[]\n\n"
+    "    def after_batch(self):\n        if not self.in_train: return\n"
+    "        self.lrs.append(self.opt.param_groups[-1]['lr'])\n        self.losses.append(self.loss.detach().cpu())\n\n"
+    "    def plot_lr  (self): plt.plot(self.lrs)\n    def plot_loss(self): plt.plot(self.losses)\n\n"
+    "class ParamScheduler(Callback):\n    _order=1\n"
+    "    def __init__(self, pname, sched_func): self.pname,self.sched_func = pname,sched_func\n\n"
+    "    def set_param(self):\n        for pg in self.opt.param_groups:\n"
+    "            pg[self.pname] = self.sched_func(self.n_epochs/self.epochs)\n\n"
+    "    def begin_batch(self): \n        if self.in_train: self.set_param()",
+    "def sched_lin(start, end):\n    def _inner(start, end, pos): return start + pos*(end-start)\n"
+    "    return partial(_inner, start, end)",
+    "#export\ndef annealer(f):\n    def _inner(start, end): return partial(f, start, end)\n    return _inner\n\n"
+    "@annealer\ndef sched_lin(start, end, pos): return start + pos*(end-start)",
+    "f = sched_lin(1,2)\nf(0.3)",
+    "#export\n@annealer\ndef sched_cos(start, end, pos): return start + (1 + math.cos(math.pi*(1-pos))) * (end-start) / 2\n"
+    "@annealer\ndef sched_no(start, end, pos):  return start\n"
+    "@annealer\ndef sched_exp(start, end, pos): return start * (end/start) ** pos\n\n"
+    "def cos_1cycle_anneal(start, high, end):\n    return [sched_cos(start, high), sched_cos(high, end)]\n\n"
+    "#This monkey-patch is there to be able to plot tensors\ntorch.Tensor.ndim = property(lambda x: len(x.shape))",
+    "annealings = \"NO LINEAR COS EXP\".split()\n\na = torch.arange(0, 100)\np = torch.linspace(0.01,1,100)\n\n"
+    "fns = [sched_no, sched_lin, sched_cos, sched_exp]\nfor fn, t in zip(fns, annealings):\n"
+    "    f = fn(2, 1e-2)\n    plt.plot(a, [f(o) for o in p], label=t)\nplt.legend();",
+    "#export\ndef combine_scheds(pcts, scheds):\n    assert sum(pcts) == 1.\n    pcts = tensor([0] + listify(pcts))\n"
+    "    assert torch.all(pcts >= 0)\n    pcts = torch.cumsum(pcts, 0)\n    def _inner(pos):\n"
+    "        idx = (pos >= pcts).nonzero().max()\n        if idx == 2: idx = 1\n"
+    "        actual_pos = (pos-pcts[idx]) / (pcts[idx+1]-pcts[idx])\n        return scheds[idx](actual_pos)\n"
+    "    return _inner",
+    "sched = combine_scheds([0.3, 0.7], [sched_cos(0.3, 0.6), sched_cos(0.6, 0.2)]) ",
+    "plt.plot(a, [sched(o) for o in p])",
+    "cbfs = [Recorder,\n        partial(AvgStatsCallback,accuracy),\n        partial(ParamScheduler, 'lr', sched)]",
+    "learn = create_learner(get_model_func(0.3), loss_func, data)\nrun = Runner(cb_funcs=cbfs)",
+    "run.fit(3, learn)",
+    "run.recorder.plot_lr()",
+    "!./notebook2script.py 05_anneal.ipynb",
+]
+
+EARLY_STOPPING_05B = [
+    "%load_ext autoreload\n%autoreload 2\n\n%matplotlib inline",
+    "#export\nfrom exp.nb_05 import *",
+    md("## Early stopping"),
+    "x_train,y_train,x_valid,y_valid = get_data()\ntrain_ds,valid_ds = Dataset(x_train, y_train),Dataset(x_valid, y_valid)\n"
+    "nh,bs = 50,512\nc = y_train.max().item()+1\nloss_func = F.cross_entropy",
+    "data = DataBunch(*get_dls(train_ds, valid_ds, bs), c)",
+    "#export\nclass Callback():\n    _order=0\n    def set_runner(self, run): self.run=run\n"
+    "    def __getattr__(self, k): return getattr(self.run, k)\n    \n    @property\n    def name(self):\n"
+    "        name = re.sub(r'Callback$', '', self.__class__.__name__)\n        return camel2snake(name or 'callback')\n    \n"
+    "    def __call__(self, cb_name):\n        f = getattr(self, cb_name, None)\n        if f and f(): return True\n"
+    "        return False\n\nclass TrainEvalCallback(Callback):\n    def begin_fit(self):\n        self.run.n_epochs=0.\n"
+    "        self.run.n_iter=0\n    \n    def after_batch(self):\n        if not self.in_train: return\n"
+    "        self.run.n_epochs += 1./self.iters\n        self.run.n_iter   += 1\n        \n    def begin_epoch(self):\n"
+    "        self.run.n_epochs=self.epoch\n        self.model.train()\n        self.run.in_train=True\n\n"
+    "    def begin_validate(self):\n        self.model.eval()\n        self.run.in_train=False\n\n"
+    "class CancelTrainException(Exception): pass\nclass CancelEpochException(Exception): pass\n"
+    "class CancelBatchException(Exception): pass",
+    "#export\nclass Runner():\n    def __init__(self, cbs=None, cb_funcs=None):\n        self.in_train = False\n"
+    "        cbs = listify(cbs)\n        for cbf in listify(cb_funcs):\n            cb = cbf()\n"
+    "            setattr(self, cb.name, cb)\n            cbs.append(cb)\n        self.stop,self.cbs = False,[TrainEvalCallback()]+cbs\n\n"
+    "    @property\n    def opt(self):       return self.learn.opt\n    @property\n    def model(self):     return self.learn.model\n"
+    "    @property\n    def loss_func(self): return self.learn.loss_func\n    @property\n    def data(self):      return self.learn.data\n\n"
+    "    def one_batch(self, xb, yb):\n        try:\n            self.xb,self.yb = xb,yb\n            self('begin_batch')\n"
+    "            self.pred = self.model(self.xb)\n            self('after_pred')\n"
+    "            self.loss = self.loss_func(self.pred, self.yb)\n            self('after_loss')\n"
+    "            if not self.in_train: return\n            self.loss.backward()\n            self('after_backward')\n"
+    "            self.opt.step()\n            self('after_step')\n            self.opt.zero_grad()\n"
+    "        except CancelBatchException: self('after_cancel_batch')\n        finally: self('after_batch')\n\n"
+    "    def all_batches(self, dl):\n        self.iters = len(dl)\n        try:\n"
+    "            for xb,yb in dl: self.one_batch(xb, yb)\n        except CancelEpochException: self('after_cancel_epoch')\n\n"
+    "    def fit(self, epochs, learn):\n        self.epochs,self.learn,self.loss = epochs,learn,tensor(0.)\n\n"
+    "        try:\n            for cb in self.cbs: cb.set_runner(self)\n            self('begin_fit')\n"
+    "            for epoch in range(epochs):\n                self.epoch = epoch\n"
+    "                if not self('begin_epoch'): self.all_batches(self.data.train_dl)\n\n"
+    "                with torch.no_grad(): \n"
+    "                    if not self('begin_validate'): self.all_batches(self.data.valid_dl)\n"
+    "                self('after_epoch')\n            \n        except CancelTrainException: self('after_cancel_train')\n"
+    "        finally:\n            self('after_fit')\n            self.learn = None\n\n"
+    "    def __call__(self, cb_name):\n        res = False\n"
+    "        for cb in sorted(self.cbs, key=lambda x: x._order): res = cb(cb_name) or res\n        return res",
+    "learn = create_learner(get_model, loss_func, data)",
+    "class TestCallback(Callback):\n    _order=1\n    def after_step(self):\n        print(self.n_iter)\n"
+    "        if self.n_iter>=10: raise CancelTrainException()",
+    "run = Runner(cb_funcs=TestCallback)",
+    "run.fit(3, learn)",
+    md("### Other callbacks"),
+    "#export\nclass AvgStatsCallback(Callback):\n    def __init__(self, metrics):\n"
+    "        self.train_stats,self.valid_stats = AvgStats(metrics,True),AvgStats(metrics,False)\n        \n"
+    "    def begin_epoch(self):\n        self.train_stats.reset()\n        self.valid_stats.reset()\n        \n"
+    "    def after_loss(self):\n        stats = self.train_stats if self.in_train else self.valid_stats\n"
+    "        with torch.no_grad(): stats.accumulate(self.run)\n    \n    def after_epoch(self):\n"
+    "        print(self.train_stats)\n        print(self.valid_stats)\n        \n"
+    "class Recorder(Callback):\n    def begin_fit(self):\n        self.lrs = [[] for _ in self.opt.param_groups]\n"
+    "        self.losses = []\n\n    def after_batch(self):\n        if not self.in_train: return\n"
+    "        for pg,lr in zip(self.opt.param_groups,self.lrs): lr.append(pg['lr'])\n"
+    "        self.losses.append(self.loss.detach().cpu())        \n\n"
+    "    def plot_lr  (self, pgid=-1): plt.plot(self.lrs[pgid])\n"
+    "    def plot_loss(self, skip_last=0): plt.plot(self.losses[:len(self.losses)-skip_last])\n        \n"
+    "    def plot(self, skip_last=0, pgid=-1):\n        losses = [o.item() for o in self.losses]\n"
+    "        lrs    = self.lrs[pgid]\n        n = len(losses)-skip_last\n        plt.xscale('log')\n"
+    "        plt.plot(lrs[:n], losses[:n])\n\nclass ParamScheduler(Callback):\n    _order=1\n"
+    "    def __init__(self, pname, sched_funcs): self.pname,self.sched_funcs = pname,sched_funcs\n        \n"
+    "    def begin_fit(self):\n        if not isinstance(self.sched_funcs, (list,tuple)):\n"
+    "            self.sched_funcs = [self.sched_funcs] * len(self.opt.param_groups)\n\n    def set_param(self):\n"
+    "        assert len(self.opt.param_groups)==len(self.sched_funcs)\n"
+    "        for pg,f in zip(self.opt.param_groups,self.sched_funcs):\n"
+    "            pg[self.pname] = f(self.n_epochs/self.epochs)\n            \n    def begin_batch(self): \n"
+    "        if self.in_train: self.set_param()",
+    md("### LR Finder"),
+    "class LR_Find(Callback):\n    _order=1\n    def __init__(self, max_iter=100, min_lr=1e-6, max_lr=10):\n"
+    "        self.max_iter,self.min_lr,self.max_lr = max_iter,min_lr,max_lr\n        self.best_loss = 1e9\n        \n"
+    "    def begin_batch(self): \n        if not self.in_train: return\n        pos = self.n_iter/self.max_iter\n"
+    "        lr = self.min_lr * (self.max_lr/self.min_lr) ** pos\n        for pg in self.opt.param_groups: pg['lr'] = lr\n"
+    "            \n    def after_step(self):\n        if self.n_iter>=self.max_iter or self.loss>self.best_loss*10:\n"
+    "            raise CancelTrainException()\n        if self.loss < self.best_loss: self.best_loss = self.loss",
+    "learn = create_learner(get_model, loss_func, data)",
+    "run = Runner(cb_funcs=[LR_Find, Recorder])",
+    "run.fit(2, learn)",
+    "run.recorder.plot(skip_last=5)",
+    "!python notebook2script.py 05b_early_stopping.ipynb",
+]
+# The course's combine_scheds (`if idx == 2: idx = 1`) runs the second schedule through the
+# third phase of three: the one difference of lessons 05-05b, which fails 5.6 only.
+COURSE_DIFFERENCES = {"5.6": "idx == 2"}
+
 NOTEBOOKS = {
     "00_exports.ipynb": EXPORTS_00,
     "01_matmul.ipynb": MATMUL_01,
     "02_fully_connected.ipynb": FULLY_CONNECTED_02,
     "03_minibatch_training.ipynb": MINIBATCH_03,
     "04_callbacks.ipynb": CALLBACKS_04,
+    "05_anneal.ipynb": ANNEAL_05,
+    "05b_early_stopping.ipynb": EARLY_STOPPING_05B,
 }
 
 

@@ -47,7 +47,7 @@ ATTACKS = {re.search(r"^# attacks: (\S+)$", p.read_text(), re.MULTILINE)[1]: p
            for p in sorted(SECRETS_DIR.glob("*_reads_secrets.py"))}
 # The stand-ins sent to each attacked task (with what they build on), in instructor grading only.
 SENT = {"1.2": set(), "3.14": {"accuracy"}, "4.7": {"TrainEvalCallback", "Callback"},
-        "4.9": {"Runner", "TrainEvalCallback", "Callback", "AvgStats"}}
+        "4.9": {"Runner", "_cancelled", "TrainEvalCallback", "Callback", "AvgStats"}}
 # What a task may find of the answers in the child's memory: what was sent to it or to a task
 # graded before it in the same child (a stand-in may outlive its request as garbage, or kept
 # by the submission: the same submission that was handed it), never more.

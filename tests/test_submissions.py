@@ -1,6 +1,7 @@
 """Whole submissions: the reference, the untouched stubs, and lessons written the course's way."""
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 
@@ -12,7 +13,8 @@ from builders import (
     EXERCISES, SOLUTIONS, Submissions, assert_outcome, by_id, copy_lessons, describe, task_ids,
 )
 from course_notebooks import (
-    BATCH_COUNT_AVERAGES, FIRST_LIN_W_GRAD, THIRD_LIN_W_GRAD, WEIGHTED_AVERAGES, write_course_notebooks,
+    BATCH_COUNT_AVERAGES, COURSE_DIFFERENCES, FIRST_LIN_W_GRAD, THIRD_LIN_W_GRAD, WEIGHTED_AVERAGES,
+    write_course_notebooks,
 )
 
 ALL_TASKS = list(TASKS)
@@ -57,6 +59,19 @@ def course_notebooks_third_lin_w_grad_transposed(folder):
 def course_notebooks_averaging_batch_means(folder):
     changed = write_course_notebooks(folder, {WEIGHTED_AVERAGES: BATCH_COUNT_AVERAGES})
     return changed / "03_minibatch_training.ipynb"
+
+
+LESSONS_04_05 = task_ids("l04_callbacks") + task_ids("l05_anneal")
+
+
+@submissions.register(task_ids=LESSONS_04_05)
+def kit_lessons_without_task_metadata(folder):
+    """The kit's lessons with the task ids taken off the cells: found by name and order, so
+    lesson 04's Runner is 4.7 and lesson 05's (another file) 5.9."""
+    copy_lessons(folder)
+    for path in folder.glob("l*.py"):
+        path.write_text(re.sub(r'^# %% task="[\d.]+"', "# %%", path.read_text(), flags=re.MULTILINE))
+    return folder
 
 
 PLAIN_MODULE_01 = '''\
@@ -157,7 +172,7 @@ def plain_module_01(folder):
 def test_reference_solutions_score_full_marks(graded):
     result = graded(reference)
     assert_outcome(result, {}, ALL_TASKS)
-    assert result.score == result.max_score == len(TASKS) == 51
+    assert result.score == result.max_score == len(TASKS)
 
 
 def test_untouched_exercises_score_zero(graded):
@@ -169,10 +184,12 @@ def test_untouched_exercises_score_zero(graded):
         assert task.message.startswith(f"Task {task.id} ("), task.message
 
 
-def test_course_style_notebooks_score_full_marks(graded):
+def test_course_style_notebooks_score_full_marks_but_where_the_course_differs(graded):
     result = graded(course_notebooks)
-    assert_outcome(result, {}, ALL_TASKS)
-    assert result.score == result.max_score == 51
+    assert_outcome(result, {task_id: FAILED for task_id in COURSE_DIFFERENCES}, ALL_TASKS)
+    assert result.score == result.max_score - len(COURSE_DIFFERENCES) == len(TASKS) - len(COURSE_DIFFERENCES)
+    for task_id, words in COURSE_DIFFERENCES.items():
+        assert words in by_id(result)[task_id].message, by_id(result)[task_id].message
 
 
 def test_the_course_mean_of_batch_means_costs_3_14_only(graded):
@@ -198,3 +215,20 @@ def test_a_plain_module_without_cell_markers_scores_full_marks(graded):
     result = graded(plain_module_01)
     assert_outcome(result, {}, task_ids("l01_matmul"))
     assert result.score == result.max_score == 8
+
+
+def test_lesson_05b_redefinitions_map_to_their_own_tasks(graded):
+    # 05b writes Callback, Runner, Recorder and ParamScheduler again: its Runner is 5.9, not a fix
+    # of lesson 04's (4.7), and its Recorder and ParamScheduler replace 05's first versions
+    tasks = by_id(graded(course_notebooks))
+    assert tasks["4.7"].location.startswith("04_callbacks.ipynb"), tasks["4.7"].location
+    for task_id in ("5.7", "5.8", "5.9", "5.10"):
+        assert tasks[task_id].location.startswith("05b_early_stopping.ipynb"), (task_id, tasks[task_id].location)
+    assert "replaced an earlier definition (05_anneal.ipynb" in tasks["5.7"].message, tasks["5.7"].message
+
+
+def test_kit_lessons_without_task_metadata_map_each_runner_to_its_own_lesson(graded):
+    result = graded(kit_lessons_without_task_metadata)
+    assert_outcome(result, {}, LESSONS_04_05)
+    tasks = by_id(result)
+    assert tasks["4.7"].location.startswith("l04_callbacks.py") and tasks["5.9"].location.startswith("l05_anneal.py")

@@ -137,6 +137,8 @@ KIT_PARAMS = {
     "3.14": "epochs model loss_func opt train_dl valid_dl", "3.15": "train_ds valid_ds bs",
     "4.1": "train_dl valid_dl c", "4.2": "model opt loss_func data", "4.3": "name", "4.6": "o",
     "4.7": "cbs cb_funcs", "4.8": "metrics in_train",
+    "5.1": "f", "5.6": "pcts scheds", "5.8": "pname sched_funcs", "5.9": "cbs cb_funcs",
+    "5.10": "max_iter min_lr max_lr",
 }
 
 
@@ -282,11 +284,16 @@ class _Finder:
     def kit_named(self, slot: Slot, task: Task) -> list[Definition]:
         matches = [d for d in self.every if d.kind != "method" and d.name in slot.names
                    and (not slot.kind or d.kind in (slot.kind, "")) and _in_phase(d, slot.phase, self.module_at)]
-        return self.in_lesson(matches, task)
+        return self.in_lesson(matches, task, slot)
 
-    def in_lesson(self, matches: list[Definition], task: Task) -> list[Definition]:
-        """A file named for a lesson holds that lesson's tasks (where it holds any of them)."""
-        own = [d for d in matches if self.file_lessons[d.file_index] in (None, task.lesson)]
+    def in_lesson(self, matches: list[Definition], task: Task, slot: Slot | None = None) -> list[Definition]:
+        """A file named for a lesson holds that lesson's tasks (where it holds any of them); a
+        ladder whose rungs span lessons (lesson 04's ``Runner`` and lesson 05's) is read in the
+        files of each of them."""
+        lessons = {None, task.lesson}
+        if slot is not None:
+            lessons |= {TASKS[t].lesson for t in LADDERS.get((slot.name, slot.kind, slot.phase), {}).values()}
+        own = [d for d in matches if self.file_lessons[d.file_index] in lessons]
         return own or matches
 
     def renamed(self, slot: Slot, task: Task, taken: list[Definition]) -> list[Definition]:
@@ -306,7 +313,7 @@ class _Finder:
             similar = len(target) >= 6 and target in finder.squash(d.name)
             if similar or (d.kind == "method" and d.own_name in slot.names):
                 out.append(d)
-        return self.in_lesson(out, task) if out else out
+        return self.in_lesson(out, task, slot) if out else out
 
     def layout(self, slot: Slot, task: Task) -> tuple[finder.Layout, list[Definition]]:
         key = (slot.name, slot.kind, slot.phase)
