@@ -146,7 +146,7 @@ def test_the_hidden_check_is_a_named_row_hidden_until_grades_are_published(grade
     assert columns.index("1.2.h1") == columns.index("1.2") + 1  # a column of its own, after its task's
     text = (eve / "feedback.md").read_text()
     assert "| 1.2.h1 | matmul (three loops) (hidden: larger and degenerate shapes) | could not be graded | 0/1 |" in text
-    assert "Rows 1.2.h1 are hidden checks" in text and feedback.HIDDEN_UNTIL in text
+    assert "Row 1.2.h1 is a hidden check" in text and feedback.HIDDEN_UNTIL in text
     section = _section(text, "### Hidden check 1.2.h1")
     assert feedback.HIDDEN_MESSAGE in section and "not a valid notebook" not in section
     tests = json.loads((eve / "results.json").read_text())["tests"]
@@ -170,7 +170,7 @@ def test_published_grades_show_the_hidden_messages_without_grading_again(graded,
     eve = out / "students" / "eve"
     message = graded["students"]["eve"]["record"]["result"]["hidden"][0]["message"]
     assert message in _section((eve / "feedback.md").read_text(), "### Hidden check 1.2.h1")
-    assert "Their messages are below." in (eve / "feedback.md").read_text()
+    assert "Its message is below." in (eve / "feedback.md").read_text()
     assert feedback.HIDDEN_UNTIL not in (eve / "feedback.html").read_text()
     assert json.loads((eve / "results.json").read_text())["tests"][-1]["output"].startswith(message)
     again = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}

@@ -22,6 +22,7 @@ SEED = "Inputs were drawn with seed {seed}; grading again with this seed repeats
 HIDDEN_UNTIL = "hidden until grades are published"
 HIDDEN_ROWS = ("Rows {ids} are hidden checks: more cases of a task, each worth its points. "
                "Their messages are {visibility}.")
+HIDDEN_ROW = "Row {ids} is a hidden check: more cases of a task, worth its points. Its message is {visibility}."
 HIDDEN_MESSAGE = "This hidden check's message is " + HIDDEN_UNTIL + "."
 
 
@@ -67,7 +68,8 @@ def hidden_note(record: StudentRecord, published: bool) -> str:
     ids = [row.id for row in rows(record.result) if row.hidden]
     if not ids:
         return ""
-    return HIDDEN_ROWS.format(ids=", ".join(ids), visibility="below" if published else HIDDEN_UNTIL)
+    template = HIDDEN_ROW if len(ids) == 1 else HIDDEN_ROWS
+    return template.format(ids=", ".join(ids), visibility="below" if published else HIDDEN_UNTIL)
 
 
 def message(row: Row, published: bool) -> str:
