@@ -178,9 +178,10 @@ def _grade_class(args) -> int:
     print(f"{len(report.graded)} of {len(report.records)} entries graded; gradebook: {args.out / 'gradebook.csv'}")
     failing = []
     if args.pass_score is not None:
-        failing = [r for r in report.graded if not args.pass_score.passed(r.result)]
+        failing = [r.name for r in report.graded if not args.pass_score.passed(r.result)]
+        named = ", ".join(failing[:20]) + (f" and {len(failing) - 20} more" if len(failing) > 20 else "")
         print(f"{len(report.graded) - len(failing)} of {len(report.records)} pass ({args.pass_score}); "
-              f"below it: {', '.join(r.name for r in failing) or 'nobody'}")
+              f"below it: {named or 'nobody'}")
     print(f"report: {args.out / 'report.html'}")
     return 0 if not report.ungraded and not failing else 1
 
