@@ -130,7 +130,7 @@ def render_html(record: StudentRecord, published: bool = False) -> str:
     for row, cells in zip(rows(record.result), _rows(record)):
         tds = [f"<td>{escape(value)}</td>" for value in cells]
         tds[2] = f'<td class="{escape(row.task.status)}">{escape(cells[2])}</td>'
-        body.append(("<tr class=\"hidden\">" if row.hidden else "<tr>") + "".join(tds) + "</tr>")
+        body.append(("<tr class=\"hidden-check\">" if row.hidden else "<tr>") + "".join(tds) + "</tr>")
     body.append("</table>")
     if hidden_note(record, published):
         body.append(f'<p class="small">{escape(hidden_note(record, published))}</p>')
