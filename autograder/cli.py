@@ -29,6 +29,7 @@ def check(args) -> int:
     Example: autograder check exercises/ --task 2.11
     Example: autograder check --watch exercises/l01_matmul.py
     """
+    _require_path(args)
     if args.watch:
         from autograder.reading.locate import config_tasks
         from autograder.watch import watch
@@ -102,41 +103,70 @@ def grade(args) -> int:
     when the score is below --pass-score (default: full marks), so CI can fail the build.
     A class (a folder with one entry per student: a folder, a notebook, a .py, a .zip,
     or nbgrader's submitted/<student>/<assignment>/): grade every student in --jobs
-    processes and write OUT/gradebook.csv, OUT/report.html and, per student,
+    processes and write OUT/gradebook.csv, OUT/gradebook-lms.csv (for Canvas or Moodle),
+    OUT/report.html and, per student,
     results.json (Gradescope), feedback.md, feedback.html and junit.xml under
     OUT/students/. Every entry is in the gradebook, graded or with why not. A run started
     again keeps every result whose submission did not change; one run at a time per OUT.
-    The hidden checks run too, each a row of its own (`autograder check` only counts them).
+    The hidden checks run too, each a row of its own (`autograder check` only counts them);
+    the students' files show their messages with --publish-hidden. --pass-score (points, or
+    a fraction of them: 20, 0.7, 70%) adds a passed column to the gradebook and the report,
+    and the exit status is non-zero when anyone is below it (or could not be graded).
     Example: autograder grade submissions/alice --json results/alice.json
-    Example: autograder grade examples/class --out results --jobs 2
+    Example: autograder grade examples/class --out results --jobs 2 --pass-score 70%
     """
+    _require_path(args)
     if args.out is not None:
         return _grade_class(args)
     if args.json is None:
         raise ValueError(NEEDS_OUTPUT)
+    if args.publish_hidden:
+        raise ValueError(PUBLISH_NEEDS_OUT)
+    from autograder.classroom import passing
+
+    pass_score = passing.FULL_MARKS if args.pass_score is None else args.pass_score
     result = _grade(args, hidden=True)
     report.write_json(result, args.json)
-    threshold = result.max_score if args.pass_score is None else args.pass_score
     Console(stderr=True).print(f"{result.path}: {result.score:g}/{result.max_score:g} -> {args.json}")
-    return 0 if result.score >= threshold else 1
+    return 0 if pass_score.passed(result) else 1
 
 
 NEEDS_OUTPUT = "give --json FILE to grade one submission, or --out FOLDER to grade a class"
+PUBLISH_NEEDS_OUT = "--publish-hidden is for a class run (--out): one submission's --json has every message"
+
+
+def _require_path(args) -> None:
+    """A path that does not exist is a one-line error at once, with the command that would work."""
+    if not args.path.exists():
+        from autograder.suggest import missing
+
+        raise FileNotFoundError(missing(args.path, getattr(args, "argv", None) or [args.command]))
+
+
+def _pass_score(text: str):
+    from autograder.classroom import passing
+
+    try:
+        return passing.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _grade_class(args) -> int:
     from autograder.classroom import grade_class
 
-    if args.json is not None or args.pass_score is not None:
-        raise ValueError("--json and --pass-score grade one submission; a class run (--out) writes OUT/")
-    from autograder.reading.locate import config_tasks
+    if args.json is not None:
+        raise ValueError("--json grades one submission; a class run (--out) writes OUT/")
+    from autograder.reading.locate import config_assignment_name, config_tasks
 
     from autograder.classroom.run import RunInterrupted
 
     try:
         report = grade_class(args.path, out=args.out, jobs=args.jobs, seed=args.seed,
                              task_ids=args.task or config_tasks(args.path), aliases=_aliases(args),
-                             executor=args.executor, scheduler=args.scheduler, time_limit=_time_limit(args))
+                             executor=args.executor, scheduler=args.scheduler, time_limit=_time_limit(args),
+                             pass_score=args.pass_score, publish_hidden=args.publish_hidden,
+                             assignment=config_assignment_name(args.path))
     except (KeyboardInterrupt, RunInterrupted) as exc:
         print(f"autograder grade: stopped ({exc or 'Ctrl-C'}); every student written so far is kept: "
               f"run the same command again to resume", file=sys.stderr)
@@ -146,8 +176,14 @@ def _grade_class(args) -> int:
         console.print(f"not graded: {record.name} ({record.source}): {record.error}", markup=False,
                       highlight=False, soft_wrap=True)
     print(f"{len(report.graded)} of {len(report.records)} entries graded; gradebook: {args.out / 'gradebook.csv'}")
+    failing = []
+    if args.pass_score is not None:
+        failing = [r.name for r in report.graded if not args.pass_score.passed(r.result)]
+        named = ", ".join(failing[:20]) + (f" and {len(failing) - 20} more" if len(failing) > 20 else "")
+        print(f"{len(report.graded) - len(failing)} of {len(report.records)} pass ({args.pass_score}); "
+              f"below it: {named or 'nobody'}")
     print(f"report: {args.out / 'report.html'}")
-    return 0 if not report.ungraded else 1
+    return 0 if not report.ungraded and not failing else 1
 
 
 def release(args) -> int:
@@ -290,7 +326,11 @@ def parser() -> argparse.ArgumentParser:
     sub = command("grade", grade)
     grading_options(sub)
     sub.add_argument("--json", type=Path, help="one submission: where to write the JSON result")
-    sub.add_argument("--pass-score", type=float, help="one submission: lowest passing score (default: full marks)")
+    sub.add_argument("--pass-score", type=_pass_score, metavar="SCORE",
+                     help="lowest passing score: points (20) or a fraction of them (0.7, 70%%); one submission: "
+                          "the exit status (default: full marks); a class: a passed column, and the exit status")
+    sub.add_argument("--publish-hidden", action="store_true",
+                     help="a class: grades are published; the students' files show the hidden checks' messages")
     sub.add_argument("--out", type=Path, help="a class: the folder for the gradebook, report and feedback")
     sub.add_argument("--jobs", type=int, help="a class: submissions graded at once (default: one per core)")
     sub.add_argument("--executor", choices=("local", "dask"), default="local",
@@ -315,6 +355,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.run(args)
     except _usage_errors(args.command) as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
+HIDDEN_ID = "{task}.h{number}"  # the n-th hidden check of a task: "1.2.h1" (Gradescope's test number too)
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,21 @@ class SubmissionResult:
         return cls(tasks=[TaskResult.from_json(t) for t in data["tasks"]], notes=list(data.get("notes", [])),
                    hidden=[TaskResult.from_json(t) for t in data.get("hidden", [])],
                    hidden_pending=int(data.get("hidden_pending", 0)))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One scored row of a result: a task, or one hidden check of a task (``hidden``)."""
+    id: str  # "1.2", or "1.2.h1" for the first hidden check of task 1.2
+    task: TaskResult
+    hidden: bool = False
+
+
+def rows(result: SubmissionResult) -> list[Row]:
+    """Every row that carries points, tasks then hidden checks: their points add up to the score."""
+    numbers: dict[str, int] = {}
+    hidden = []
+    for task in result.hidden:
+        numbers[task.id] = numbers.get(task.id, 0) + 1
+        hidden.append(Row(HIDDEN_ID.format(task=task.id, number=numbers[task.id]), task, True))
+    return [Row(task.id, task) for task in result.tasks] + hidden

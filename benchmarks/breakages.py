@@ -216,7 +216,7 @@ BREAKAGES += [
     Breakage("aliases dropped in class runs", (Edit(WORK, "aliases=job.aliases,", "aliases=None,"),),
              (ALIAS_CLASS,)),
     Breakage("grade --out --time-limit dropped by the command line", (Edit(
-        CLI, "scheduler=args.scheduler, time_limit=_time_limit(args))", "scheduler=args.scheduler, time_limit=None)"),),
+        CLI, "scheduler=args.scheduler, time_limit=_time_limit(args),", "scheduler=args.scheduler, time_limit=None,"),),
         (LIMIT_CLASS,), (), 400.0),
     Breakage("time limit dropped by the class run", (Edit(WORK, "time_limit=job.time_limit)", "time_limit=None)"),),
              (LIMIT_CLASS,), (), 400.0),
@@ -242,6 +242,7 @@ CAPS = (GUARDS + "test_each_cap_grades_one_under_and_refuses_one_over_with_its_r
 LOOPS = (GUARDS + "test_a_student_who_loops_forever_is_an_error_row_after_the_limit",
          GUARDS + "test_a_student_who_loops_forever_is_an_error_row_after_the_limit_on_dask")
 OUTPUTS, ACCOUNTING = "tests/test_class_outputs.py::", "tests/test_class_accounting.py::"
+EXAMPLE = "tests/test_example_class.py::"
 
 
 def unescaped(file: str, escaped: str, raw: str, what: str) -> Breakage:
@@ -279,10 +280,11 @@ BREAKAGES += [
     unescaped(FEEDBACK, "<title>{html.escape(title)}</title>", "<title>{title}</title>", "feedback: the page title"),
     unescaped(FEEDBACK, "escape(UNGRADED.format(error=record.error))", "UNGRADED.format(error=record.error)",
               "feedback: why the student was not graded"),
-    unescaped(FEEDBACK, 'f"<td>{escape(value)}</td>" for value in row', 'f"<td>{value}</td>" for value in row',
+    unescaped(FEEDBACK, 'f"<td>{escape(value)}</td>" for value in cells', 'f"<td>{value}</td>" for value in cells',
               "feedback: the task table's cells"),
     unescaped(FEEDBACK, "{escape(task.name)}</h3>", "{task.name}</h3>", "feedback: a task's name"),
-    unescaped(FEEDBACK, "<pre>{escape(task.message)}</pre>", "<pre>{task.message}</pre>", "feedback: a task's message"),
+    unescaped(FEEDBACK, "<pre>{escape(message(row, published))}</pre>", "<pre>{message(row, published)}</pre>",
+              "feedback: a task's message"),
     unescaped(FEEDBACK, "Found at {escape(location(task))}.", "Found at {location(task)}.",
               "feedback: where a task was found"),
     unescaped(FEEDBACK, "<li>Note: {escape(note)}</li>", "<li>Note: {note}</li>", "feedback: notes and flags"),
@@ -331,7 +333,7 @@ BREAKAGES += [
         "autograder/outputs/gradescope.py", 'data["score"] = result.score', 'data["score"] = result.max_score'),),
         (OUTPUTS + "test_gradescope_results_follow_the_schema",)),
     Breakage("class: feedback: the grader's message left out", (Edit(
-        FEEDBACK, "        lines += [task.message, \"\"]\n", ""),),
+        FEEDBACK, "        lines += [message(row, published), \"\"]\n", ""),),
         (OUTPUTS + "test_feedback_shows_each_task_and_where_it_was_found",)),
     Breakage("class: releases: solution lines kept in the exercises", (Edit(
         "autograder/releases/exercises.py", "        elif begin is None:\n            kept.append(line)",
@@ -343,8 +345,29 @@ BREAKAGES += [
         '    shutil.copytree(KIT / "instructor", target / "instructor")\n    return written\n\n\ndef _write'),),
         ("tests/test_student_release.py::test_no_solutions_and_no_hidden_checks_are_in_the_release",)),
     Breakage("class: releases: Gradescope shows hidden checks before grades are published", (Edit(
-        "autograder/releases/gradescope.py", "tests += [_test(task, AFTER_PUBLISHED,", "tests += [_test(task, VISIBLE,"),),
+        "autograder/releases/gradescope.py", "AFTER_PUBLISHED if row.hidden else VISIBLE", "VISIBLE"),),
         ("tests/test_gradescope_release.py::test_results_json_follows_the_gradescope_schema",)),
+    Breakage("class: feedback: the hidden checks' rows left out (the rows no longer add up to the score)", (Edit(
+        FEEDBACK, "for row in rows(record.result)]", "for row in rows(record.result) if not row.hidden]"),),
+        (EXAMPLE + "test_every_students_rows_add_up_to_their_score_in_every_output",), (), 400.0),
+    Breakage("class: JUnit: the hidden checks' test cases left out", (Edit(
+        "autograder/outputs/junit.py", "scored = rows(record.result) if record.graded else []",
+        "scored = [row for row in rows(record.result) if not row.hidden] if record.graded else []"),),
+        (EXAMPLE + "test_every_students_rows_add_up_to_their_score_in_every_output",), (), 400.0),
+    Breakage("class: feedback: a hidden check's message shown before grades are published", (Edit(
+        FEEDBACK, "return HIDDEN_MESSAGE if row.hidden and not published else row.task.message",
+        "return row.task.message"),),
+        (OUTPUTS + "test_a_hidden_check_is_a_row_whose_message_waits_for_publishing",)),
+    Breakage("class: the pass score left out of a class run's exit status", (Edit(
+        CLI, "return 0 if not report.ungraded and not failing else 1", "return 0 if not report.ungraded else 1"),),
+        (EXAMPLE + "test_a_pass_score_marks_who_passes_and_sets_the_exit_status",), (), 400.0),
+    Breakage("class: results left private to the grader's account (0600 files, 0700 folders)", (
+        Edit("autograder/outputs/files.py", "    os.chmod(staging, folder_mode())\n", ""),
+        Edit("autograder/outputs/files.py", "        os.chmod(temporary, file_mode())  # whole now", "        # whole now")),
+        (OUTPUTS + "test_results_get_the_modes_of_the_umask_and_half_written_ones_stay_private[umask 022]",)),
+    Breakage("class: the run's lock file readable by others (who could then hold OUT)", (Edit(
+        "autograder/classroom/lock.py", "LOCK_MODE = 0o600", "LOCK_MODE = 0o644"),),
+        (OUTPUTS + "test_results_get_the_modes_of_the_umask_and_half_written_ones_stay_private[umask 022]",)),
 ]
 
 

@@ -178,7 +178,7 @@ def test_every_speed_failure_is_a_speed_row_of_the_report(check):
 
 # -- class files beside student folders -------------------------------------------------
 
-RESERVED = ["gradebook.csv", "report.html", "class.json", "students", "report", "gradebook"]
+RESERVED = ["gradebook.csv", "gradebook-lms.csv", "report.html", "class.json", "students", "report", "gradebook"]
 
 
 def test_a_student_named_as_a_class_file_never_takes_its_place(tmp_path):
@@ -188,6 +188,7 @@ def test_a_student_named_as_a_class_file_never_takes_its_place(tmp_path):
         class_run.write_student(tmp_path, record)
     class_run.write_class_files(tmp_path, ClassReport(1, records))
     assert (tmp_path / gradebook.FILENAME).is_file() and (tmp_path / class_report.FILENAME).is_file()
+    assert (tmp_path / gradebook.LMS_FILENAME).is_file()
     for record in records:
         assert class_run.read_record(tmp_path, record.student).name == record.name
         assert (tmp_path / "students" / record.student / feedback.HTML).is_file()

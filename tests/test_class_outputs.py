@@ -292,3 +292,76 @@ def test_progress_shows_count_rate_and_time_left_or_plain_lines(report, terminal
         assert "4/4" in text and "/min" in text and "ETA" in text
     else:
         assert "[2/4] bo: 1/3 (1.5 s)" in text and "[4/4] dee: not graded (dee.zip" in text
+
+
+# -- every point has a row, pass/fail, the LMS variant, file modes ------------------------
+
+def _with_hidden(student, hidden_status, message="Task 1.6 (matmul (broadcasting)): hidden check (more shapes): "
+                                                  "matmul(a, b) for a (7, 3) and b (3, 9) is wrong"):
+    record = _record(student, {"1.6": PASSED, "2.8": FAILED})
+    hidden = TaskResult("1.6", "matmul (broadcasting) (hidden: more shapes)", 1.0, hidden_status,
+                        "" if hidden_status == PASSED else message)
+    record.result.hidden = [hidden]
+    return record
+
+
+def test_a_hidden_check_is_a_row_whose_message_waits_for_publishing():
+    record = _with_hidden("ada", FAILED)
+    for published in (False, True):
+        text = feedback.markdown(record, published)
+        assert "Score 1/3: 1 of 2 tasks passed, 0 of 1 hidden check." in text
+        assert "| 1.6.h1 | matmul (broadcasting) (hidden: more shapes) | failed | 0/1 |" in text
+        page = feedback.render_html(record, published)
+        suite = ElementTree.fromstring(junit.render(record, published)).find("testsuite")
+        tests = json.loads(gradescope.render(record, published))["tests"]
+        assert [case.get("name")[:6] for case in suite.findall("testcase")] == ["1.6 ma", "2.8 ms", "1.6.h1"]
+        assert tests[-1]["number"] == "1.6.h1" and tests[-1]["visibility"] == "after_published"
+        shown = [published == ("(7, 3)" in output) for output in (text, page, junit.render(record, published),
+                                                                    tests[-1]["output"])]
+        assert all(shown), (published, shown)
+        assert (feedback.HIDDEN_UNTIL in text) != published and (feedback.HIDDEN_UNTIL in page) != published
+    passed = _with_hidden("bo", PASSED)
+    assert "| 1.6.h1 | matmul (broadcasting) (hidden: more shapes) | passed | 1/1 |" in feedback.markdown(passed)
+
+
+def test_the_gradebook_has_a_column_per_hidden_check_and_passed_with_a_pass_score():
+    from autograder.classroom.passing import parse
+
+    report = ClassReport(3, [_with_hidden("ada", PASSED), _with_hidden("bo", FAILED),
+                             StudentRecord("cy", "cy.zip", "h", 5, None, error="cy.zip: not a readable zip")])
+    rows = list(csv.reader(io.StringIO(gradebook.render(report, pass_score=parse("2")))))
+    assert rows[0] == ["student", "score", "max_score", "passed", "1.6", "1.6.h1", "2.8", "entry", "folder", "not_graded"]
+    assert rows[1][:7] == ["ada", "2", "3", "yes", "1", "1", "0"] and rows[2][:7] == ["bo", "1", "3", "no", "1", "0", "0"]
+    assert rows[3][:7] == ["cy", "", "", "", "", "", ""]
+    assert "passed" not in next(csv.reader(io.StringIO(gradebook.render(report))))
+    page = class_report.render(report, pass_score=parse("2"))
+    assert "<th>Passes</th>" in page and "1 of 3 pass (pass score: 2 points)" in page
+    assert "<th>Hidden checks passed</th>" in page
+
+
+def test_the_lms_gradebook_has_canvas_columns_and_one_of_points():
+    report = ClassReport(3, [_with_hidden("ada", PASSED), StudentRecord("=cy", "=cy.zip", "h", 5, None, error="bad zip", name="=cy")])
+    rows = list(csv.reader(io.StringIO(gradebook.render_lms(report, "Lessons 00-02"))))
+    assert rows == [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Lessons 00-02"],
+                    ["'=cy", "", "", "'=cy", "", ""], ["ada", "", "", "ada", "", "2"]]
+
+
+@pytest.mark.parametrize("mask, file_mode, folder_mode", [(0o022, 0o644, 0o755), (0o027, 0o640, 0o750)],
+                         ids=["umask 022", "umask 027"])
+def test_results_get_the_modes_of_the_umask_and_half_written_ones_stay_private(tmp_path, mask, file_mode, folder_mode):
+    from autograder.classroom.lock import OutLock
+
+    previous = os.umask(mask)
+    try:
+        files.write_text(tmp_path / "gradebook.csv", "x")
+        staging = files.staging_folder(tmp_path / "ada")
+        assert stat.S_IMODE(staging.stat().st_mode) == 0o700  # while it fills
+        (staging / "grade.json").write_text("{}")
+        files.replace_folder(staging, tmp_path / "ada")
+        with OutLock(tmp_path):
+            assert stat.S_IMODE((tmp_path / ".run.lock").stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "gradebook.csv").stat().st_mode) == file_mode
+    assert stat.S_IMODE((tmp_path / "ada").stat().st_mode) == folder_mode
+    assert stat.S_IMODE((tmp_path / "ada" / "grade.json").stat().st_mode) == file_mode

@@ -72,11 +72,13 @@ def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
         assert [t.message for t in records[student].result.tasks] == [t.message.replace(folder, "") for t in alone.tasks]
     for student in records:
         assert {p.name for p in (out / "students" / student).iterdir()} == STUDENT_FILES
-    assert {p.name for p in out.iterdir()} == {"students", "class.json", "gradebook.csv", "report.html"}
+    assert {p.name for p in out.iterdir()} == {"students", "class.json", "gradebook.csv", "gradebook-lms.csv", "report.html"}
     assert {p.name for p in (out / "students").iterdir()} == {"ada", "bo", "cy", "dee"}
     gradebook = (out / "gradebook.csv").read_text().splitlines()
-    assert gradebook[0] == "student,score,max_score," + ",".join(TASKS) + ",entry,folder,not_graded"
-    assert gradebook[2] == f"bo,{3 + hidden_points:g},{4 + hidden_points:g},1,1,0,1,bo,students/bo,"
+    columns = [row for task in TASKS for row in [task, *(f"{task}.h{n}" for n, _ in enumerate(HIDDEN.get(task, ()), 1))]]
+    assert gradebook[0] == "student,score,max_score," + ",".join(columns) + ",entry,folder,not_graded"
+    bo_points = ",".join("0" if row == "2.8" else "1" for row in columns)  # each hidden check a column of its own
+    assert gradebook[2] == f"bo,{3 + hidden_points:g},{4 + hidden_points:g},{bo_points},bo,students/bo,"
 
     stamps = {s: (out / "students" / s / "grade.json").stat().st_mtime_ns for s in records}
     again = Quiet()
@@ -95,7 +97,7 @@ def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
     assert changed.graded == ["bo"] and changed.kept == 3
     assert {r.student: r.result.score for r in report.graded}["bo"] == 4 + hidden_points
     assert (out / "gradebook.csv").read_text().splitlines()[2] == \
-        f"bo,{4 + hidden_points:g},{4 + hidden_points:g},1,1,1,1,bo,students/bo,"
+        f"bo,{4 + hidden_points:g},{4 + hidden_points:g},{bo_points.replace('0', '1')},bo,students/bo,"
 
 
 def test_a_killed_run_restarted_ends_whole(class_dir, tmp_path):

@@ -114,3 +114,39 @@ def test_a_check_leaves_nothing_behind(tmp_path):
         except OSError:
             continue
     assert not left, f"processes left running: {left}"
+
+
+WRONG_PATHS = [  # (folder to run in, arguments, the command that would work)
+    ("exercises", ["check"], "autograder check ."),
+    ("exercises", ["check", "exercises/l01_matmul.py", "--task", "1.2"], "autograder check l01_matmul.py --task 1.2"),
+    ("exercises", ["check", "l01_matmull.py"], "autograder check l01_matmul.py"),
+    (".", ["grade", "examples/clas", "--out", "results"], "autograder grade examples/class --out results"),
+]
+
+
+@pytest.mark.parametrize("folder, args, command", WRONG_PATHS, ids=lambda value: " ".join(value) if isinstance(value, list) else None)
+def test_a_wrong_path_is_answered_at_once_with_the_command_that_works(folder, args, command):
+    """Before torch is imported (that is what took seconds), in one line, with the right command."""
+    probe = ("import sys, time; started = time.perf_counter(); from autograder.cli import main; "
+             f"code = main({args!r}); print(code, 'torch' in sys.modules, round(time.perf_counter() - started, 2))")
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=REPO / folder, capture_output=True, text=True,
+                               timeout=60, env={**os.environ, "AUTOGRADER_SERVER": "1"})
+    code, torch_imported, seconds = completed.stdout.split()
+    assert (code, torch_imported) == ("2", "False"), completed.stderr
+    assert "does not exist" in completed.stderr and f"run: {command}" in completed.stderr
+    assert float(seconds) < 2.0  # about 0.1 s; the margin is for a loaded machine
+
+
+def test_a_pass_score_is_points_or_a_fraction_of_them():
+    from autograder.classroom import passing
+    from autograder.results import SubmissionResult, TaskResult
+
+    result = SubmissionResult(tasks=[TaskResult(str(i), "t", 1.0, "passed" if i < 21 else "failed") for i in range(30)])
+    assert [passing.parse(text).passed(result) for text in ("21", "22", "0.7", "70%", "71%", "0")] == [
+        True, False, True, True, False, True]
+    assert str(passing.parse("70%")) == "70% of the points" and str(passing.parse("20")) == "20 points"
+    result.crashed = "the grader could not run"
+    assert not passing.parse("0").passed(result)
+    for bad in ("abc", "-1", "150%", "nan", ""):
+        with pytest.raises(ValueError, match="--pass-score takes points"):
+            passing.parse(bad)

@@ -6,6 +6,14 @@ names and bytes) that any worker can grade, here or on another machine. ``work``
 one job with the one-submission engine (``grading.grade``); ``executors`` runs jobs in a
 local process pool or on a Dask cluster; ``run`` ties them together, resumably.
 """
-from autograder.classroom.run import grade_class
-
 __all__ = ["grade_class"]
+
+
+def __getattr__(name: str):
+    """``grade_class`` is imported when first used: the package's light modules (``record``,
+    ``passing``) do not pull in the run and every output format."""
+    if name == "grade_class":
+        from autograder.classroom.run import grade_class
+
+        return grade_class
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 LOCK_FILE = ".run.lock"
+LOCK_MODE = 0o600  # the run's own: anyone who can open it can flock it, and so hold OUT against the run
 HELD = ("{out} is being graded by another run (pid {pid}, started {started}); "
         "wait for it to end, or stop it and run again to resume")
 NOT_A_FOLDER = "--out {out} is a file, not a folder"
@@ -36,7 +37,7 @@ class OutLock:
         try:
             out.mkdir(parents=True, exist_ok=True)
             while self.descriptor is None:
-                descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+                descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, LOCK_MODE)
                 try:
                     fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
@@ -48,6 +49,7 @@ class OutLock:
                     os.close(descriptor)
                     continue
                 self.descriptor = descriptor
+            os.fchmod(self.descriptor, LOCK_MODE)  # a lock file left by an older kit may be 0644
             os.ftruncate(self.descriptor, 0)
             os.write(self.descriptor, f"{os.getpid()} {time.strftime('%Y-%m-%dT%H:%M:%S')}\n".encode())
         except ClassRunError:

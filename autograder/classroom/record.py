@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from autograder.results import CheckResult, SubmissionResult, TaskResult
+from autograder.results import CheckResult, SubmissionResult, TaskResult, rows
 from autograder.tasks import TASKS
 
 PHASES = ("load", "run", "check", "report")
@@ -115,6 +115,18 @@ class ClassReport:
     def task_names(self) -> dict[str, str]:
         return {t.id: t.name for r in self.graded for t in r.result.tasks}
 
+    def row_ids(self) -> list[str]:
+        """Every scored row any student has (``results.rows``): each task, its hidden checks after it."""
+        hidden: dict[str, list[str]] = {}
+        for record in self.graded:
+            for row in rows(record.result):
+                if row.hidden and row.id not in hidden.setdefault(row.task.id, []):
+                    hidden[row.task.id].append(row.id)
+        ordered = []
+        for task_id in self.task_ids():
+            ordered += [task_id, *sorted(hidden.pop(task_id, []), key=_id_key)]
+        return ordered + sorted((row_id for ids in hidden.values() for row_id in ids), key=_id_key)
+
 
 def _id_key(task_id: str) -> tuple:
-    return tuple(int(part) if part.isdigit() else 0 for part in task_id.split("."))
+    return tuple(int(part.lstrip("h")) if part.lstrip("h").isdigit() else 0 for part in task_id.split("."))

@@ -1,6 +1,7 @@
 """A class run: every entry of the class folder accounted for, graded once, resumably.
 
-OUT holds the class's files (``gradebook.csv``, ``report.html``, ``class.json``) and, under
+OUT holds the class's files (``gradebook.csv``, ``gradebook-lms.csv``, ``report.html``,
+``class.json``) and, under
 ``students/``, one folder per entry (``grade.json``, ``results.json``, ``feedback.md``,
 ``feedback.html``, ``junit.xml``), so no student's name can take a class file's place.
 Each student's folder is written whole, as soon as that student is done, and put in place
@@ -18,11 +19,13 @@ import random
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.classroom import entries
 from autograder.classroom.executors import DaskCluster, LocalPool
 from autograder.classroom.lock import OutLock
+from autograder.classroom.passing import PassScore
 from autograder.classroom.progress import ClassProgress
 from autograder.classroom.record import ClassReport, StudentRecord
 from autograder.outputs import class_report, feedback, files, gradebook, gradescope, junit, kit_json
@@ -41,11 +44,18 @@ class RunInterrupted(Exception):
 def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: int | None = None,
                 task_ids: list[str] | None = None, aliases: dict | None = None,
                 executor: str = "local", scheduler: str | None = None,
-                progress: ClassProgress | None = None, time_limit: float | None = None) -> ClassReport:
+                progress: ClassProgress | None = None, time_limit: float | None = None,
+                pass_score: PassScore | None = None, publish_hidden: bool = False,
+                assignment: str | None = None) -> ClassReport:
     """Grade every entry of ``class_dir`` into ``out``; returns the class's records.
 
     ``time_limit``: seconds for each submission (``grading.grade``): one that hangs in
-    every task holds its grading slot that long at most."""
+    every task holds its grading slot that long at most. ``pass_score``: adds whether each
+    student passes to the gradebook and the report. ``publish_hidden``: the students' files
+    show the hidden checks' messages (grades are published); without it they say the
+    messages are hidden until then. Neither grades anyone again: a kept result's files are
+    rewritten when they would read otherwise. ``assignment``: the points column's name in
+    ``gradebook-lms.csv`` (default: the class folder's name)."""
     class_dir, out = Path(class_dir), Path(out)
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
@@ -54,12 +64,22 @@ def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: in
     found = entries.find_entries(class_dir, exclude=out)
     if not found:
         raise ValueError(NO_STUDENTS.format(folder=class_dir))
+    shown = Shown(publish_hidden, pass_score, assignment or class_dir.resolve().name)
     with OutLock(out), _sigterm_interrupts():
         return _run(found, out, jobs=jobs, seed=seed, task_ids=task_ids, aliases=aliases, executor=executor,
-                    scheduler=scheduler, progress=progress or ClassProgress(), time_limit=time_limit)
+                    scheduler=scheduler, progress=progress or ClassProgress(), time_limit=time_limit, shown=shown)
 
 
-def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler, progress, time_limit):
+@dataclass(frozen=True)
+class Shown:
+    """How the outputs present the grades; nothing here changes a grade."""
+    publish_hidden: bool = False
+    pass_score: PassScore | None = None
+    assignment: str = "autograder"
+
+
+def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler, progress, time_limit,
+         shown: Shown = Shown()):
     files.remove_partials(out)
     files.remove_partials(out / STUDENTS)
     class_seed = _class_seed(out, seed)
@@ -74,22 +94,24 @@ def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler
         kept = read_record(out, job.student)
         if kept is not None and kept.content_hash == job.content_hash and kept.source == job.source:
             records[job.student] = kept
+            refresh_student(out, kept, shown.publish_hidden)
     todo = [job for job in work if job.student not in records]
     progress.start(len(work), len(records))
     try:
         for job in [j for j in todo if j.problem]:  # unreadable entries: nothing to send to a worker
             records[job.student] = _finish(out, StudentRecord(job.student, job.source, job.content_hash,
-                                                              job.seed, error=job.problem, name=job.name), progress)
+                                                              job.seed, error=job.problem, name=job.name),
+                                               progress, shown.publish_hidden)
         graded = [j for j in todo if not j.problem]
         if graded:
             runner = DaskCluster(scheduler) if executor == "dask" else LocalPool(jobs)
             for data in runner.run(graded):
                 record = StudentRecord.from_json(data)
-                records[record.student] = _finish(out, record, progress)
+                records[record.student] = _finish(out, record, progress, shown.publish_hidden)
     finally:
         progress.close()
     report = ClassReport(class_seed, [records[job.student] for job in work])
-    write_class_files(out, report)
+    write_class_files(out, report, shown)
     return report
 
 
@@ -139,23 +161,30 @@ def read_record(out: Path, student: str) -> StudentRecord | None:
     return record if record.student == student else None
 
 
-def _finish(out: Path, record: StudentRecord, progress: ClassProgress) -> StudentRecord:
-    write_student(out, record)
+def _finish(out: Path, record: StudentRecord, progress: ClassProgress, published: bool) -> StudentRecord:
+    write_student(out, record, published)
     progress.advance(record)
     return record
 
 
-def write_student(out: Path, record: StudentRecord) -> None:
+def student_files(record: StudentRecord, published: bool = False) -> dict[str, str]:
+    """What a student's folder holds (but ``grade.json``, the whole record): every text by name."""
+    return {gradescope.FILENAME: gradescope.render(record, published),
+            feedback.MARKDOWN: feedback.markdown(record, published),
+            feedback.HTML: feedback.render_html(record, published),
+            junit.FILENAME: junit.render(record, published)}
+
+
+def write_student(out: Path, record: StudentRecord, published: bool = False, timed: bool = True) -> None:
     """The student's folder, whole: filled beside its place, then renamed into it."""
     started = time.perf_counter()
     final = student_folder(out, record.student)
     staging = files.staging_folder(final)
     try:
-        (staging / gradescope.FILENAME).write_text(gradescope.render(record), encoding="utf-8")
-        (staging / feedback.MARKDOWN).write_text(feedback.markdown(record), encoding="utf-8")
-        (staging / feedback.HTML).write_text(feedback.render_html(record), encoding="utf-8")
-        (staging / junit.FILENAME).write_text(junit.render(record), encoding="utf-8")
-        record.seconds["report"] = round(time.perf_counter() - started, 3)
+        for name, text in student_files(record, published).items():
+            (staging / name).write_text(text, encoding="utf-8")
+        if timed:
+            record.seconds["report"] = round(time.perf_counter() - started, 3)
         (staging / kit_json.FILENAME).write_text(kit_json.render(record), encoding="utf-8")
         files.replace_folder(staging, final)
     except BaseException:
@@ -165,9 +194,25 @@ def write_student(out: Path, record: StudentRecord) -> None:
         raise
 
 
-def write_class_files(out: Path, report: ClassReport) -> None:
+def refresh_student(out: Path, record: StudentRecord, published: bool) -> None:
+    """A kept result's folder, written again (not graded again) when its files would read otherwise:
+    grades published since, or written by an older kit. Unchanged, it is left alone."""
+    folder = student_folder(out, record.student)
+    for name, text in student_files(record, published).items():
+        try:
+            if (folder / name).read_text(encoding="utf-8") != text:
+                break
+        except (OSError, UnicodeDecodeError):
+            break
+    else:
+        return
+    write_student(out, record, published, timed=False)
+
+
+def write_class_files(out: Path, report: ClassReport, shown: Shown = Shown()) -> None:
     from autograder.speed import SPEED
 
     limits = {task_id: speed.ratio for task_id, speed in SPEED.items() if speed.ratio}
-    files.write_text(out / gradebook.FILENAME, gradebook.render(report))
-    files.write_text(out / class_report.FILENAME, class_report.render(report, limits))
+    files.write_text(out / gradebook.FILENAME, gradebook.render(report, pass_score=shown.pass_score))
+    files.write_text(out / gradebook.LMS_FILENAME, gradebook.render_lms(report, shown.assignment))
+    files.write_text(out / class_report.FILENAME, class_report.render(report, limits, pass_score=shown.pass_score))

@@ -12,6 +12,7 @@ import re
 from urllib.parse import quote
 from collections import defaultdict
 
+from autograder.classroom.passing import PassScore
 from autograder.classroom.record import ClassReport, StudentRecord, location
 from autograder.outputs import feedback, plots
 from autograder.results import PASSED
@@ -61,17 +62,29 @@ def _link(record: StudentRecord) -> str:
     return f'<a href="{html.escape(href)}">{html.escape(record.name)}</a>'
 
 
-def _scores_table(report: ClassReport) -> list[str]:
-    rows = ["<table class=\"grid\"><tr><th>Student</th><th>Score</th><th>Passed</th><th>Seconds</th></tr>"]
+def _scores_table(report: ClassReport, pass_score: PassScore | None = None) -> list[str]:
+    """One row per student: the score, then what it is made of (tasks passed, hidden checks passed),
+    and whether it passes when there is a pass score."""
+    verdict = "<th>Passes</th>" if pass_score is not None else ""
+    rows = [f"<table class=\"grid\"><tr><th>Student</th><th>Score</th>{verdict}"
+            "<th>Tasks passed</th><th>Hidden checks passed</th><th>Seconds</th></tr>"]
     for record in sorted(report.records, key=lambda r: (r.name, r.student)):
         if record.graded:
             result = record.result
             passed = sum(t.status == PASSED for t in result.tasks)
-            rows.append(f"<tr><td>{_link(record)}</td><td>{result.score:g}/{result.max_score:g}</td>"
-                        f"<td>{passed}/{len(result.tasks)}</td><td>{record.seconds.get('total', 0):.1f}</td></tr>")
+            hidden = (f"{sum(t.status == PASSED for t in result.hidden)}/{len(result.hidden)}"
+                      if result.hidden else "none")
+            cells = [f"{result.score:g}/{result.max_score:g}"]
+            if pass_score is not None:
+                cells.append("yes" if pass_score.passed(result) else "no")
+            cells += [f"{passed}/{len(result.tasks)}", hidden, f"{record.seconds.get('total', 0):.1f}"]
+            rows.append(f"<tr><td>{_link(record)}</td>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
         else:
-            rows.append(f"<tr><td>{_link(record)}</td><td colspan=\"3\">not graded</td></tr>")
-    return rows + ["</table>"]
+            span = 5 if pass_score is not None else 4
+            rows.append(f"<tr><td>{_link(record)}</td><td colspan=\"{span}\">not graded</td></tr>")
+    return rows + ["</table>", "<p class=\"small\">The score counts every task and every hidden check "
+                   "(more cases of a task, each a row of its own in the student's feedback and a column "
+                   "of the gradebook).</p>"]
 
 
 def _failures_section(report: ClassReport) -> list[str]:
@@ -118,13 +131,17 @@ def _ungraded_section(report: ClassReport) -> list[str]:
     return body + ["<ul>"] + [f"<li>{_link(r)}: {html.escape(r.error)}</li>" for r in report.ungraded] + ["</ul>"]
 
 
-def render(report: ClassReport, speed_limits: dict[str, float] | None = None) -> str:
+def render(report: ClassReport, speed_limits: dict[str, float] | None = None,
+           pass_score: PassScore | None = None) -> str:
     graded = report.graded
     scores = sorted(r.result.score for r in graded)
     top = max((r.result.max_score for r in graded), default=0)
     median = scores[len(scores) // 2] if scores else 0
     summary = (f"{len(report.records)} entries, {len(graded)} graded, {len(report.ungraded)} not graded. "
                f"Median score {median:g}/{top:g}. Class seed {report.class_seed}.")
+    if pass_score is not None:
+        passing = sum(pass_score.passed(r.result) for r in graded)
+        summary += f" {passing} of {len(report.records)} pass (pass score: {pass_score})."
     body = ["<h1>Class report</h1>", f"<p>{html.escape(summary)}</p>"]
     if graded:
         body += ["<h2>Scores</h2>", _image(plots.score_distribution(report), "score distribution"),
@@ -133,5 +150,5 @@ def render(report: ClassReport, speed_limits: dict[str, float] | None = None) ->
                  _image(plots.speed_ratio(report, speed_limits or {}),
                         "no speed ratio was measured (no reference solutions beside the grader)")]
     body += _ungraded_section(report) + _conduct_section(report) + _failures_section(report)
-    body += ["<h2>Students</h2>", *_scores_table(report)]
+    body += ["<h2>Students</h2>", *_scores_table(report, pass_score)]
     return feedback.page("Class report", body, _STYLE)

@@ -1,15 +1,17 @@
-"""What a student reads: ``feedback.md`` and ``feedback.html``, task by task.
+"""What a student reads: ``feedback.md`` and ``feedback.html``, row by row.
 
-A table of every task (result, points, where it was found in the student's files), then
-one section per task to fix with the grader's message, which already says what was
-expected, what came back and which function in which file to edit.
+A table of every row that carries points (each task, then each hidden check: result,
+points, where it was found in the student's files), so that the rows add up to the score;
+then one section per row to fix with the grader's message, which already says what was
+expected, what came back and which function in which file to edit. A hidden check's
+message (the cases it tried) is withheld until grades are published (``published``).
 """
 from __future__ import annotations
 
 import html
 
 from autograder.classroom.record import StudentRecord, location
-from autograder.results import ERROR, PASSED
+from autograder.results import ERROR, PASSED, Row, rows
 
 MARKDOWN = "feedback.md"
 HTML = "feedback.html"
@@ -17,6 +19,11 @@ LABEL = {PASSED: "passed", ERROR: "could not be graded"}
 UNGRADED = "Your submission could not be graded: {error}"
 ALL_PASSED = "Every task passed. Well done."
 SEED = "Inputs were drawn with seed {seed}; grading again with this seed repeats them exactly."
+HIDDEN_UNTIL = "hidden until grades are published"
+HIDDEN_ROWS = ("Rows {ids} are hidden checks: more cases of a task, each worth its points. "
+               "Their messages are {visibility}.")
+HIDDEN_ROW = "Row {ids} is a hidden check: more cases of a task, worth its points. Its message is {visibility}."
+HIDDEN_MESSAGE = "This hidden check's message is " + HIDDEN_UNTIL + "."
 
 
 def _points(value: float) -> str:
@@ -26,41 +33,75 @@ def _points(value: float) -> str:
 HEADERS = ("Task", "Name", "Result", "Points", "Where")
 
 
+def _where(record: StudentRecord) -> bool:
+    """The "Where" column only when the grader knows where tasks were found."""
+    return any(location(row.task) for row in rows(record.result))
+
+
 def _rows(record: StudentRecord) -> list[tuple[str, ...]]:
-    """One row per task; the "Where" column only when the grader knows where tasks were found."""
-    where = any(location(t) for t in record.result.tasks)
-    return [(t.id, t.name, LABEL.get(t.status, "failed"), f"{_points(t.score)}/{_points(t.max_score)}",
-             *([location(t)] if where else [])) for t in record.result.tasks]
+    """One table row per scored row: tasks, then hidden checks."""
+    where = _where(record)
+    return [(row.id, row.task.name, label(row.task), f"{_points(row.task.score)}/{_points(row.task.max_score)}",
+             *([location(row.task)] if where else [])) for row in rows(record.result)]
+
+
+def label(task) -> str:
+    return LABEL.get(task.status, "failed")
 
 
 def _headers(record: StudentRecord) -> tuple[str, ...]:
-    return HEADERS if any(location(t) for t in record.result.tasks) else HEADERS[:-1]
+    return HEADERS if _where(record) else HEADERS[:-1]
 
 
 def _summary(record: StudentRecord) -> str:
     result = record.result
     passed = sum(t.status == PASSED for t in result.tasks)
-    return f"Score {_points(result.score)}/{_points(result.max_score)}: {passed} of {len(result.tasks)} tasks passed."
+    text = f"Score {_points(result.score)}/{_points(result.max_score)}: {passed} of {len(result.tasks)} tasks passed"
+    if result.hidden:
+        hidden = sum(t.status == PASSED for t in result.hidden)
+        text += f", {hidden} of {len(result.hidden)} hidden {'check' if len(result.hidden) == 1 else 'checks'}"
+    return text + "."
+
+
+def hidden_note(record: StudentRecord, published: bool) -> str:
+    """Which rows are hidden checks and what the student sees of them ("" when there are none)."""
+    ids = [row.id for row in rows(record.result) if row.hidden]
+    if not ids:
+        return ""
+    template = HIDDEN_ROW if len(ids) == 1 else HIDDEN_ROWS
+    return template.format(ids=", ".join(ids), visibility="below" if published else HIDDEN_UNTIL)
+
+
+def message(row: Row, published: bool) -> str:
+    """The row's message as the student may see it: a hidden check's only once grades are published."""
+    return HIDDEN_MESSAGE if row.hidden and not published else row.task.message
+
+
+def _to_fix(record: StudentRecord) -> list[Row]:
+    return [row for row in rows(record.result) if row.task.status != PASSED]
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(record: StudentRecord) -> str:
+def markdown(record: StudentRecord, published: bool = False) -> str:
     lines = [f"# Feedback for {record.name}", ""]
     if not record.graded:
         return "\n".join(lines + [UNGRADED.format(error=record.error), ""])
     headers = _headers(record)
     lines += [_summary(record), "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in _rows(record)]
-    to_fix = [t for t in record.result.tasks if t.status != PASSED]
+    if hidden_note(record, published):
+        lines += ["", hidden_note(record, published)]
+    to_fix = _to_fix(record)
     lines += ["", "## What to fix" if to_fix else ALL_PASSED, ""]
-    for task in to_fix:
-        lines += [f"### Task {task.id}: {task.name} ({LABEL.get(task.status, 'failed')})", ""]
+    for row in to_fix:
+        task = row.task
+        lines += [f"### {'Hidden check' if row.hidden else 'Task'} {row.id}: {task.name} ({label(task)})", ""]
         if location(task):
             lines += [f"Found at {location(task)}.", ""]
-        lines += [task.message, ""]
+        lines += [message(row, published), ""]
     for note in [*getattr(record.result, "notes", []), *record.result.flags]:
         lines += [f"- Note: {note}"]
     lines += ["", SEED.format(seed=record.seed), ""]
@@ -79,24 +120,28 @@ def page(title: str, body: list[str], style: str = _STYLE) -> str:
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def render_html(record: StudentRecord) -> str:
+def render_html(record: StudentRecord, published: bool = False) -> str:
     escape = html.escape
     body = [f"<h1>Feedback for {escape(record.name)}</h1>"]
     if not record.graded:
         return page(f"Feedback: {record.name}", body + [f"<p>{escape(UNGRADED.format(error=record.error))}</p>"])
     body.append(f"<p><strong>{escape(_summary(record))}</strong></p>")
     body.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in _headers(record)) + "</tr>")
-    for task, row in zip(record.result.tasks, _rows(record)):
-        cells = [f"<td>{escape(value)}</td>" for value in row]
-        cells[2] = f'<td class="{escape(task.status)}">{escape(row[2])}</td>'
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    for row, cells in zip(rows(record.result), _rows(record)):
+        tds = [f"<td>{escape(value)}</td>" for value in cells]
+        tds[2] = f'<td class="{escape(row.task.status)}">{escape(cells[2])}</td>'
+        body.append(("<tr class=\"hidden-check\">" if row.hidden else "<tr>") + "".join(tds) + "</tr>")
     body.append("</table>")
-    to_fix = [t for t in record.result.tasks if t.status != PASSED]
+    if hidden_note(record, published):
+        body.append(f'<p class="small">{escape(hidden_note(record, published))}</p>')
+    to_fix = _to_fix(record)
     body.append("<h2>What to fix</h2>" if to_fix else f"<p>{ALL_PASSED}</p>")
-    for task in to_fix:
+    for row in to_fix:
+        task = row.task
         where = f'<p class="small">Found at {escape(location(task))}.</p>' if location(task) else ""
-        body.append(f'<section><h3 class="{escape(task.status)}">Task {escape(task.id)}: {escape(task.name)}</h3>'
-                    f"{where}<pre>{escape(task.message)}</pre></section>")
+        kind = "Hidden check" if row.hidden else "Task"
+        body.append(f'<section><h3 class="{escape(task.status)}">{kind} {escape(row.id)}: {escape(task.name)}</h3>'
+                    f"{where}<pre>{escape(message(row, published))}</pre></section>")
     notes = [*getattr(record.result, "notes", []), *record.result.flags]
     if notes:
         body.append("<ul>" + "".join(f"<li>Note: {escape(note)}</li>" for note in notes) + "</ul>")

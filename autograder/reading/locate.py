@@ -204,6 +204,14 @@ def config_aliases(path) -> list[str]:
     return [f"{key}={value}" for key, value in _config(path).get("aliases", {}).items()]
 
 
+def config_assignment_name(path) -> str | None:
+    """The assignment's name (``[assignment]`` then ``name = "Lessons 00-02"``), for the LMS gradebook."""
+    name = _config(path).get("assignment", {}).get("name")
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise ValueError(f"{CONFIG}: [assignment] name must be a non-empty string, not {name!r}")
+    return name.strip() if name else None
+
+
 def config_tasks(path) -> list[str] | None:
     """The tasks an assignment covers: ``[assignment]`` then ``lessons = ["00", "01", "02"]``."""
     lessons = _config(path).get("assignment", {}).get("lessons")

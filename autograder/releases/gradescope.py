@@ -21,7 +21,7 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from autograder.results import SubmissionResult, TaskResult
+from autograder.results import SubmissionResult, TaskResult, rows
 
 ROOT_ENV = "AUTOGRADER_GRADESCOPE_ROOT"
 VISIBLE, AFTER_PUBLISHED = "visible", "after_published"
@@ -49,9 +49,7 @@ CRASHED = "The grader could not run on this submission ({error}); no points were
 
 def results_json(result: SubmissionResult, execution_time: float | None = None) -> dict:
     """Gradescope's results.json: one test per task, hidden checks shown once grades are published."""
-    tests = [_test(task, VISIBLE) for task in result.tasks]
-    tests += [_test(task, AFTER_PUBLISHED, suffix=f".h{number}")
-              for number, task in enumerate(result.hidden, 1)]
+    tests = [_test(row.task, AFTER_PUBLISHED if row.hidden else VISIBLE, number=row.id) for row in rows(result)]
     data = {"tests": tests, "stdout_visibility": "hidden"}
     output = [*result.notes, result.crashed] if result.crashed else list(result.notes)
     if output:
@@ -63,9 +61,9 @@ def results_json(result: SubmissionResult, execution_time: float | None = None) 
     return data
 
 
-def _test(task: TaskResult, visibility: str, suffix: str = "") -> dict:
+def _test(task: TaskResult, visibility: str, number: str) -> dict:
     where = f"\n(found in {task.location})" if task.location else ""
-    return {"name": f"Task {task.id}: {task.name}", "number": task.id + suffix, "score": task.score,
+    return {"name": f"Task {task.id}: {task.name}", "number": number, "score": task.score,
             "max_score": task.max_score, "status": "passed" if task.score == task.max_score else "failed",
             "output": (task.message or task.status) + where, "visibility": visibility}
 
