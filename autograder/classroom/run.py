@@ -1,6 +1,6 @@
 """A class run: every entry of the class folder accounted for, graded once, resumably.
 
-OUT holds the class's files (``gradebook.csv``, ``report.html``, ``class.json``) and, under
+OUT holds the class's files (``gradebook.csv``, ``report.html``, ``similarity.csv``, ``class.json``) and, under
 ``students/``, one folder per entry (``grade.json``, ``results.json``, ``feedback.md``,
 ``feedback.html``, ``junit.xml``), so no student's name can take a class file's place.
 Each student's folder is written whole, as soon as that student is done, and put in place
@@ -25,7 +25,8 @@ from autograder.classroom.executors import DaskCluster, LocalPool
 from autograder.classroom.lock import OutLock
 from autograder.classroom.progress import ClassProgress
 from autograder.classroom.record import ClassReport, StudentRecord
-from autograder.outputs import class_report, feedback, files, gradebook, gradescope, junit, kit_json
+from autograder.outputs import class_report, feedback, files, gradebook, gradescope, junit, kit_json, similarity
+from autograder.similarity.pairs import Similarity, compare_jobs
 
 CLASS_FILE = "class.json"
 STUDENTS = "students"  # OUT/students/<folder>/: one per entry
@@ -89,7 +90,7 @@ def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler
     finally:
         progress.close()
     report = ClassReport(class_seed, [records[job.student] for job in work])
-    write_class_files(out, report)
+    write_class_files(out, report, similar=compare_jobs(work))  # every entry's code, kept results too
     return report
 
 
@@ -165,9 +166,11 @@ def write_student(out: Path, record: StudentRecord) -> None:
         raise
 
 
-def write_class_files(out: Path, report: ClassReport) -> None:
+def write_class_files(out: Path, report: ClassReport, similar: Similarity | None = None) -> None:
     from autograder.speed import SPEED
 
     limits = {task_id: speed.ratio for task_id, speed in SPEED.items() if speed.ratio}
     files.write_text(out / gradebook.FILENAME, gradebook.render(report))
-    files.write_text(out / class_report.FILENAME, class_report.render(report, limits))
+    if similar is not None:
+        files.write_text(out / similarity.FILENAME, similarity.render_csv(similar))
+    files.write_text(out / class_report.FILENAME, class_report.render(report, limits, similar=similar))
