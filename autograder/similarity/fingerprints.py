@@ -30,6 +30,7 @@ from autograder.reading import cells as cell_rules
 K = 12  # tokens per k-gram: below this, code is too generic to tell copies from convergence
 W = 5  # k-grams per winnowing window: a shared run of K + W - 1 = 16 tokens is always seen
 BUILTINS = frozenset(dir(builtins))
+_NEVER = 2**64  # above every hash: a position winnowing must not select
 _LAYOUT = {tokenize.NL, tokenize.ENCODING}  # dropped first; NEWLINE, INDENT, DEDENT still tell a docstring
 _STRUCTURE = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}  # never tokens of their own
 _FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12 splits f-strings
@@ -81,7 +82,7 @@ def tokens(source: str, library: frozenset[str] = frozenset()) -> tuple[tuple[st
             result.append(("S", line))
         elif kind == tokenize.NUMBER:
             result.append((_number(text), line))
-        elif kind not in _STRUCTURE:
+        elif kind not in _STRUCTURE and text != ";":  # a semicolon is a line break
             result.append((text, line))
     return tuple(result)
 
@@ -101,15 +102,25 @@ def _statement(raw: list[tokenize.TokenInfo], index: int) -> bool:
     return end == len(raw) or raw[end].type in (tokenize.NEWLINE, tokenize.ENDMARKER) or raw[end].string == ";"
 
 
-def kgram_hashes(texts: list[str], k: int = K) -> list[int]:
-    """The hash of every k-gram of the token texts, by position (none when fewer than k)."""
+def kgram_hashes(texts: list[str], k: int = K, starts: tuple[int, ...] = ()) -> list[int | None]:
+    """The hash of every k-gram of the token texts, by position (none when fewer than k).
+
+    ``starts``: where each statement's tokens begin; a k-gram that spans two statements is
+    ``None``, so that code in another order (the classes of a task, written in another
+    order of cells) gives the same k-grams."""
     ids = [zlib.crc32(text.encode("utf-8")) for text in texts]
-    return [hash(tuple(ids[i:i + k])) for i in range(len(ids) - k + 1)]
+    hashes: list[int | None] = [hash(tuple(ids[i:i + k])) for i in range(len(ids) - k + 1)]
+    for start in starts:
+        for position in range(max(0, start - k + 1), min(start, len(hashes))):
+            hashes[position] = None
+    return hashes
 
 
-def winnow(hashes: list[int], window: int = W) -> list[int]:
+def winnow(hashes: list[int | None], window: int = W) -> list[int]:
     """The positions winnowing selects: in each window of ``window`` hashes the smallest (the
-    rightmost of equals), each position once. Code shorter than a window keeps its smallest."""
+    rightmost of equals), each position once. Code shorter than a window keeps its smallest.
+    A ``None`` is never selected."""
+    hashes = [_NEVER if value is None else value for value in hashes]
     if len(hashes) <= window:
         return [min(range(len(hashes)), key=lambda i: (hashes[i], -i))] if hashes else []
     selected: list[int] = []
@@ -122,4 +133,4 @@ def winnow(hashes: list[int], window: int = W) -> list[int]:
             smallest.popleft()
         if position >= window - 1 and (not selected or selected[-1] != smallest[0]):
             selected.append(smallest[0])
-    return selected
+    return [position for position in selected if hashes[position] != _NEVER]

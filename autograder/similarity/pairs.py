@@ -76,7 +76,7 @@ class Similarity:
 @dataclass
 class _Side:
     code: TaskCode
-    hashes: list[int]
+    hashes: list[int | None]  # None: a k-gram that spans two statements
     counted: list[bool]  # per k-gram: the student's own (not course code, not common)
 
 
@@ -108,14 +108,15 @@ def compare(codes: dict[str, dict[str, TaskCode]], course: CourseCode, names: di
     sides: dict[tuple[str, str], _Side] = {}
     for student, tasks in codes.items():
         for task_id, code in tasks.items():
-            hashes = fingerprints.kgram_hashes([text for text, _ in code.tokens])
+            hashes = fingerprints.kgram_hashes([text for text, _ in code.tokens], starts=code.starts)
             sides[student, task_id] = _Side(code, hashes, [])
     holders = Counter((task_id, value) for (_, task_id), side in sides.items()
-                      for value in set(side.hashes) - course.kgrams)
+                      for value in set(side.hashes) - course.kgrams if value is not None)
     limit = common_limit(len(codes))
     index: dict[tuple[str, int], list[str]] = defaultdict(list)
     for (student, task_id), side in sides.items():
-        side.counted = [value not in course.kgrams and holders[task_id, value] <= limit for value in side.hashes]
+        side.counted = [value is not None and value not in course.kgrams and holders[task_id, value] <= limit
+                        for value in side.hashes]
         for position in fingerprints.winnow(side.hashes):
             if side.counted[position]:
                 index[task_id, side.hashes[position]].append(student)

@@ -35,6 +35,7 @@ class TaskCode:
     # says where the lines after it are, when the task spans cells
     lines: tuple[tuple[int, str], ...]
     tokens: tuple[tuple[str, int], ...]  # normalised tokens, each with the index in ``lines`` of its line
+    starts: tuple[int, ...] = ()  # where each statement's tokens begin (k-grams do not span two)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def course_code(solutions: Path | None = None, exercises: Path | None = None) ->
     for _, source_file in read:
         for cell in source_file.cells:
             texts = [text for text, _ in fingerprints.tokens(cell.source, library)]
-            kgrams.update(fingerprints.kgram_hashes(texts))
+            kgrams.update(fingerprints.kgram_hashes(texts))  # spanning statements too: a superset
     sources = tuple(dict.fromkeys(folder.name for folder, _ in read))
     return CourseCode(frozenset(kgrams), library, sources)
 
@@ -120,7 +121,7 @@ def task_code(loaded: reading.Submission, library: frozenset[str] = frozenset())
     for task_id, found in loaded.found.items():
         lines: list[tuple[int, str]] = []
         tokens: list[tuple[str, int]] = []
-        cells = []
+        cells, starts = [], []
         for cell, statement in _definitions(loaded, found, stream):
             if finder.raises_not_implemented(statement):
                 continue
@@ -132,12 +133,13 @@ def task_code(loaded: reading.Submission, library: frozenset[str] = frozenset())
             base = len(lines) - first  # a token on line L of the cell is lines[base + L]
             lines += [(first + offset, text) for offset, text in enumerate(segment)]
             padded = "\n" * (first - 1) + "\n".join(segment)  # so that tokens keep the cell's line numbers
+            starts.append(len(tokens))
             tokens += [(text, base + line) for text, line in fingerprints.tokens(padded, library)]
         if tokens:
             if len(set(map(id, cells))) > 1 and lines[0][0] != 0:
                 lines.insert(0, (0, cells[0].location))
                 tokens = [(text, index + 1) for text, index in tokens]
-            codes[task_id] = TaskCode(task_id, found.location, tuple(lines), tuple(tokens))
+            codes[task_id] = TaskCode(task_id, found.location, tuple(lines), tuple(tokens), tuple(starts[1:]))
     return codes
 
 
