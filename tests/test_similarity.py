@@ -276,3 +276,20 @@ def test_winnowing_keeps_a_fingerprint_of_every_long_enough_run():
         right = shared + [str(rng.randint(0, 50)) for _ in range(rng.randint(0, 30))]
         picked = [set(h[i] for i in fingerprints.winnow(h)) for h in map(fingerprints.kgram_hashes, (left, right))]
         assert picked[0] & picked[1]
+
+
+def test_code_the_class_was_given_does_not_count(tmp_path):
+    """``[similarity] given`` in the class folder's autograder.toml: the course's notebooks, a handout."""
+    ada = _lesson(tmp_path, "ada", {"2.11": OWN_LIN_GRAD, "2.12": OWN_FORWARD_BACKWARD})
+    jobs = [_job("ada", {LESSON_02: ada}), _job("ben", {LESSON_02: ada})]
+    class_dir = tmp_path / "class"
+    (class_dir / "handout").mkdir(parents=True)
+    (class_dir / "handout" / "lesson2.ipynb").write_text(_notebook(ada))
+    (class_dir / "autograder.toml").write_text('[similarity]\ngiven = ["handout", "nowhere"]\n')
+    result = pairs.compare_jobs(jobs, class_dir=class_dir)
+    assert _pairs(result) == {} and "handout" in result.course
+    assert result.problems == [task_code.GIVEN_MISSING.format(path="nowhere")]
+    assert "Given code not read: given code &#x27;nowhere&#x27;" in "".join(similarity_output.section(result))
+    (class_dir / "autograder.toml").write_text("[similarity]\ngiven = 3\n")
+    result = pairs.compare_jobs(jobs, class_dir=class_dir)
+    assert len(_pairs(result)) == 1 and result.problems == [task_code.GIVEN_NOT_PATHS.format(value=3)]

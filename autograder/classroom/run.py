@@ -57,10 +57,12 @@ def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: in
         raise ValueError(NO_STUDENTS.format(folder=class_dir))
     with OutLock(out), _sigterm_interrupts():
         return _run(found, out, jobs=jobs, seed=seed, task_ids=task_ids, aliases=aliases, executor=executor,
-                    scheduler=scheduler, progress=progress or ClassProgress(), time_limit=time_limit)
+                    scheduler=scheduler, progress=progress or ClassProgress(), time_limit=time_limit,
+                    class_dir=class_dir)
 
 
-def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler, progress, time_limit):
+def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler, progress, time_limit,
+         class_dir: Path | None = None):
     files.remove_partials(out)
     files.remove_partials(out / STUDENTS)
     class_seed = _class_seed(out, seed)
@@ -90,7 +92,7 @@ def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler
     finally:
         progress.close()
     report = ClassReport(class_seed, [records[job.student] for job in work])
-    write_class_files(out, report, similar=compare_jobs(work))  # every entry's code, kept results too
+    write_class_files(out, report, similar=compare_jobs(work, class_dir=class_dir))  # every entry, kept ones too
     return report
 
 

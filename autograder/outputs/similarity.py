@@ -85,10 +85,12 @@ def section(similarity: Similarity | None) -> list[str]:
     if similarity is None:
         return []
     body = [_STYLE, '<section class="similar">', "<h2>Similar submissions</h2>"]
-    course = " and ".join(f"<code>{html.escape(name)}/</code>" for name in similarity.course) or "none found"
+    course = ", ".join(f"<code>{html.escape(name)}</code>" for name in similarity.course) or "none found"
     body.append(f'<p class="small">{html.escape(rule())} Course code read: {course}. '
                 f"{similarity.compared} submissions compared in {similarity.seconds:.1f} s "
                 f"({similarity.candidates} pairs shared a fingerprint and were measured).</p>")
+    for problem in similarity.problems:
+        body.append(f"<p>Given code not read: {html.escape(problem)}</p>")
     if similarity.error:
         body.append(f"<p>The submissions could not be compared: {html.escape(similarity.error)}</p>")
     elif not similarity.pairs:

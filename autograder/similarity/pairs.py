@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from autograder.similarity import fingerprints
-from autograder.similarity.task_code import CourseCode, TaskCode, Unreadable, course_code, job_code
+from autograder.similarity.task_code import CourseCode, TaskCode, Unreadable, course_code, given_paths, job_code
 
 MIN_TASK_TOKENS = 25
 MIN_PAIR_TOKENS = 40
@@ -69,6 +69,7 @@ class Similarity:
     candidates: int = 0  # pairs that share a fingerprint, measured exactly
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, why its code was not read)
     course: tuple[str, ...] = ()  # the course's folders whose code did not count
+    problems: list[str] = field(default_factory=list)  # given code that could not be read
     seconds: float = 0.0
     error: str = ""  # the comparison itself failed: why (the rest of the report stands)
 
@@ -159,16 +160,19 @@ def _task_key(task_id: str) -> tuple:
     return tuple(int(part) if part.isdigit() else 0 for part in task_id.split("."))
 
 
-def compare_jobs(jobs, course: CourseCode | None = None) -> Similarity:
-    """The class run's step: read every gradable job's task code and compare them.
+def compare_jobs(jobs, course: CourseCode | None = None, class_dir=None) -> Similarity:
+    """The class run's step: read every gradable job's task code and compare them. The
+    course's code is the kit's and the given code named in ``class_dir``'s ``autograder.toml``.
 
     Never raises: a job whose code cannot be read is listed as skipped, and a failure of the
     comparison itself is ``error``, so the rest of the class report is written as ever."""
     started = time.perf_counter()
     result = Similarity()
     try:
-        course = course or course_code()
-        result.course = course.sources
+        if course is None:
+            given, problems = given_paths(class_dir) if class_dir is not None else ([], [])
+            course = course_code(given=given, problems=problems)
+        result.course, result.problems = course.sources, list(course.problems)
         codes, names = {}, {}
         for job in jobs:
             if job.problem:  # not graded either: the report lists it with the reason

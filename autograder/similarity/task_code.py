@@ -9,7 +9,9 @@ other cells or another order give the same task code. A definition that only rai
 The course's own code never counts as shared: every cell of the kit's ``exercises/`` (the
 stubs and the code given around them) and of ``solutions/`` (the given code and the
 reference answers, which the course publishes in its notebooks: two students who both
-wrote the course's answer share the course's code, not each other's). Its k-grams are kept
+wrote the course's answer share the course's code, not each other's), and the files that
+the class folder's ``autograder.toml`` names as given (``[similarity] given = [...]``, paths
+relative to the class folder: the course's own notebooks, a handout). Its k-grams are kept
 whole (not winnowed), so any k-gram of a student's code found in it is discounted.
 """
 from __future__ import annotations
@@ -25,6 +27,9 @@ from autograder.reading import submission as reading
 from autograder.similarity import fingerprints
 
 KIT = Path(__file__).resolve().parents[2]
+CONFIG = "autograder.toml"
+GIVEN_MISSING = "given code {path!r} (autograder.toml, [similarity] given) does not exist"
+GIVEN_NOT_PATHS = "[similarity] given in autograder.toml should be a list of paths, not {value!r}"
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ class TaskCode:
 class CourseCode:
     kgrams: frozenset[int]  # every k-gram hash of the course's code
     library: frozenset[str]  # the names the course imports: kept as written when normalising
-    sources: tuple[str, ...]  # the folders read ("solutions", "exercises"), for the report
+    sources: tuple[str, ...]  # the folders read ("solutions", "exercises", given ones), for the report
+    problems: tuple[str, ...] = ()  # given code that could not be read: why
 
 
 def _imported(tree: ast.AST) -> set[str]:
@@ -57,25 +63,60 @@ def _course_files(folder: Path | None) -> list[Path]:
     return sorted(folder.glob("l*.py")) if folder is not None and folder.is_dir() else []
 
 
-def course_code(solutions: Path | None = None, exercises: Path | None = None) -> CourseCode:
-    """The kit's own code: ``solutions`` (default: the reference lessons, when the kit has them)
-    and ``exercises`` (default: the kit's)."""
+def _given_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.suffix in reading.SUFFIXES and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(path).parts))
+
+
+def given_paths(class_dir: Path) -> tuple[list[Path], list[str]]:
+    """The given code the class folder's ``autograder.toml`` names, and what is wrong with it."""
+    config = Path(class_dir) / CONFIG
+    if not config.is_file():
+        return [], []
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        given = tomllib.loads(config.read_text(encoding="utf-8")).get("similarity", {}).get("given", [])
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError, AttributeError) as exc:
+        return [], [f"{CONFIG}: {exc}"]
+    if isinstance(given, str):
+        given = [given]
+    if not isinstance(given, list) or not all(isinstance(item, str) for item in given):
+        return [], [GIVEN_NOT_PATHS.format(value=given)]
+    paths = [Path(class_dir) / item for item in given]
+    return ([p for p in paths if p.exists()],
+            [GIVEN_MISSING.format(path=item) for item, p in zip(given, paths) if not p.exists()])
+
+
+def course_code(solutions: Path | None = None, exercises: Path | None = None,
+                given: list[Path] = (), problems: list[str] = ()) -> CourseCode:
+    """The course's own code: ``solutions`` (default: the reference lessons, when the kit has
+    them), ``exercises`` (default: the kit's) and ``given`` (files or folders of code the class
+    was handed). ``problems``: what was wrong with the given code, kept for the report."""
     if solutions is None:
         from autograder.reference import solutions_dir
 
         solutions = solutions_dir()
     exercises = KIT / "exercises" if exercises is None else exercises
-    read = [(folder, reading.read_file(path)) for folder in (solutions, exercises) for path in _course_files(folder)]
+    named = [(folder.name, path) for folder in (solutions, exercises) for path in _course_files(folder)]
+    named += [(folder.name, path) for folder in given for path in _given_files(folder)]
+    read = [(name, reading.read_file(path)) for name, path in named]
+    problems = [*problems, *(source_file.problem for _, source_file in read if source_file.problem)]
     parsed = [ast.parse(cell_rules.strip_magics(cell.source)) for _, source_file in read
               for cell in source_file.cells if not cell.syntax_error]
     library = frozenset(name for tree in parsed for name in _imported(tree))
-    kgrams: set[int] = set()
+    kgrams: set[int | None] = set()
     for _, source_file in read:
         for cell in source_file.cells:
             texts = [text for text, _ in fingerprints.tokens(cell.source, library)]
             kgrams.update(fingerprints.kgram_hashes(texts))  # spanning statements too: a superset
-    sources = tuple(dict.fromkeys(folder.name for folder, _ in read))
-    return CourseCode(frozenset(kgrams), library, sources)
+    kgrams.discard(None)
+    sources = tuple(dict.fromkeys(name for name, _ in named))
+    return CourseCode(frozenset(kgrams), library, sources, tuple(problems))
 
 
 def _statements(cell: reading.Cell) -> list[ast.stmt]:
