@@ -7,6 +7,7 @@ grading), so these tests need no sandbox.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -293,3 +294,15 @@ def test_code_the_class_was_given_does_not_count(tmp_path):
     (class_dir / "autograder.toml").write_text("[similarity]\ngiven = 3\n")
     result = pairs.compare_jobs(jobs, class_dir=class_dir)
     assert len(_pairs(result)) == 1 and result.problems == [task_code.GIVEN_NOT_PATHS.format(value=3)]
+
+
+def test_without_the_kits_course_code_the_report_warns(tmp_path):
+    """Graded from an install without solutions/ and exercises/, shared course code may be listed: say so."""
+    course = task_code.course_code(solutions=tmp_path / "none", exercises=tmp_path / "none")
+    assert course.sources == () and not course.kgrams
+    reference = (SOLUTIONS / LESSON_02).read_text()
+    result = pairs.compare_jobs([_job("ada", {LESSON_02: reference}), _job("ben", {LESSON_02: reference})], course)
+    assert len(_pairs(result)) == 1  # the reference answers, shared
+    page = "".join(similarity_output.section(result))
+    assert html.escape(similarity_output.NO_KIT_CODE.format(folders="solutions/ and exercises/")) in page
+    assert "could not be found" not in "".join(similarity_output.section(pairs.compare_jobs([], None)))

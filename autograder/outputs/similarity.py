@@ -21,6 +21,9 @@ from autograder.similarity.pairs import (COMMON_MIN, COMMON_SHARE, MIN_PAIR_TOKE
 FILENAME = "similarity.csv"
 COLUMNS = ["rank", "student_a", "student_b", "shared_a", "shared_b", "shared_tokens", "tasks",
            "lines_a", "lines_b", "folder_a", "folder_b"]
+KIT_FOLDERS = ("solutions", "exercises")
+NO_KIT_CODE = ("The kit's {folders} could not be found beside the grader: code that is the course's own "
+               "(stubs, given code, the reference answers) may count as shared. Grade from the kit's checkout.")
 SHOWN_PAIRS = 50  # in the page; similarity.csv has them all
 SHOWN_LINES = 60  # per side of a task
 _STYLE = """<style>.similar .sides{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:.5rem;margin:.3rem 0 .8rem}
@@ -89,6 +92,9 @@ def section(similarity: Similarity | None) -> list[str]:
     body.append(f'<p class="small">{html.escape(rule())} Course code read: {course}. '
                 f"{similarity.compared} submissions compared in {similarity.seconds:.1f} s "
                 f"({similarity.candidates} pairs shared a fingerprint and were measured).</p>")
+    missing = [name for name in KIT_FOLDERS if name not in similarity.course]
+    if missing and not similarity.error:
+        body.append(f"<p>{html.escape(NO_KIT_CODE.format(folders=' and '.join(f'{m}/' for m in missing)))}</p>")
     for problem in similarity.problems:
         body.append(f"<p>Given code not read: {html.escape(problem)}</p>")
     if similarity.error:
