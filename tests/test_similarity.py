@@ -306,3 +306,13 @@ def test_without_the_kits_course_code_the_report_warns(tmp_path):
     page = "".join(similarity_output.section(result))
     assert html.escape(similarity_output.NO_KIT_CODE.format(folders="solutions/ and exercises/")) in page
     assert "could not be found" not in "".join(similarity_output.section(pairs.compare_jobs([], None)))
+
+
+def test_the_same_class_gives_the_same_page(tmp_path, course):
+    """A second run that grades nothing rewrites the class files byte for byte."""
+    ada = _lesson(tmp_path, "ada", {"2.11": OWN_LIN_GRAD, "2.12": OWN_FORWARD_BACKWARD})
+    jobs = [_job("ada", {LESSON_02: ada}), _job("ben", {LESSON_02: ada})]
+    first, second = pairs.compare_jobs(jobs, course), pairs.compare_jobs(jobs, course)
+    first.seconds, second.seconds = 0.25, 31.5  # how long it took is not on the page
+    assert "".join(similarity_output.section(first)) == "".join(similarity_output.section(second))
+    assert similarity_output.render_csv(first) == similarity_output.render_csv(second)
