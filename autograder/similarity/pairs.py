@@ -128,8 +128,9 @@ def compare(codes: dict[str, dict[str, TaskCode]], course: CourseCode, names: di
                 candidates[a, b].add(task_id)
     if counts is not None:
         counts["candidates"] = len(candidates)
-    own = {student: sum(len(_covered(sides[student, t], set(sides[student, t].hashes))) for t in tasks)
-           for student, tasks in codes.items()}
+    paired = {student for pair in candidates for student in pair}
+    own = {student: sum(len(_covered(sides[student, t], set(sides[student, t].hashes))) for t in codes[student])
+           for student in paired}  # the tokens of each one's own code: what a fraction is of
     pairs = [_measure(a, b, sorted(tasks, key=_task_key), sides, own, names)
              for (a, b), tasks in candidates.items()]
     listed = [pair for pair in pairs if pair is not None]
