@@ -95,7 +95,7 @@ def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--students", type=int, default=200)
     options.add_argument("--copies", type=int, default=5)
-    options.add_argument("--naive-sample", type=int, default=200, help="pairs timed with difflib")
+    options.add_argument("--naive-sample", type=int, default=20, help="pairs timed with difflib")
     arguments = options.parse_args()
     jobs, planted = build(arguments.students, arguments.copies)
     count = len(jobs)

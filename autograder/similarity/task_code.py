@@ -171,11 +171,10 @@ def task_code(loaded: reading.Submission, library: frozenset[str] = frozenset())
             cells.append(cell)
             first, last = _first_line(statement), statement.end_lineno or statement.lineno
             segment = cell.source.split("\n")[first - 1:last]
-            base = len(lines) - first  # a token on line L of the cell is lines[base + L]
+            base = len(lines) - 1  # a token on line L of the segment is lines[base + L]
             lines += [(first + offset, text) for offset, text in enumerate(segment)]
-            padded = "\n" * (first - 1) + "\n".join(segment)  # so that tokens keep the cell's line numbers
             starts.append(len(tokens))
-            tokens += [(text, base + line) for text, line in fingerprints.tokens(padded, library)]
+            tokens += [(text, base + line) for text, line in fingerprints.tokens("\n".join(segment), library)]
         if tokens:
             if len(set(map(id, cells))) > 1 and lines[0][0] != 0:
                 lines.insert(0, (0, cells[0].location))
