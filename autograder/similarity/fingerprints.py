@@ -13,6 +13,13 @@ token's CRC-32, then the tuple's hash, which CPython does not randomise for inte
 Winnowing (Schleimer, Wilkerson and Aiken, SIGMOD 2003, the method of MOSS) keeps the
 smallest hash of every window of W consecutive k-grams: two pieces of code that share a run
 of K + W - 1 tokens share a fingerprint, and about 2 / (W + 1) of the k-grams are kept.
+
+Why not ``copydetect`` (the maintained winnowing package on PyPI, 0.5.0): it turns every name
+into ``V``, library calls too (``torch.einsum(a, b)`` and ``torch.matmul(a, b)`` both become
+``V.V(V,V)``), so independent answers look alike; it compares every pair of files (no index:
+on 200 synthetic students, 8 ms a pair, 170 s for the 19,900 pairs, after 21 s of
+fingerprints), hashes with Python's per-process ``hash()`` of strings, and importing it loads
+matplotlib's pyplot (1 s). What is needed here is small: ``tokenize`` and the winnowing below.
 """
 from __future__ import annotations
 
