@@ -1,8 +1,9 @@
 """A class run: every entry of the class folder accounted for, graded once, resumably.
 
 OUT holds the class's files (``gradebook.csv``, ``report.html``, ``similarity.csv``,
-``class.json``) and, under ``students/``, one folder per entry (``grade.json``, ``results.json``, ``feedback.md``,
-``feedback.html``, ``junit.xml``), so no student's name can take a class file's place.
+``class.json``) and, under ``students/``, one folder per entry (``grade.json``,
+``results.json``, ``feedback.md``, ``feedback.html``, ``junit.xml``), so no student's name
+can take a class file's place.
 Each student's folder is written whole, as soon as that student is done, and put in place
 by a rename: a folder that exists is complete. A run that is killed and started again keeps
 every result whose submission has not changed (same content hash, same seed, same tasks)
