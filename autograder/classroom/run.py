@@ -10,7 +10,8 @@ every result whose submission has not changed (same content hash, same seed, sam
 and grades the rest. The class seed is chosen once and kept in ``class.json``; each
 student's seed is derived from it and their folder name, so their score equals grading
 them alone with that seed. The class files are written at the end from every entry's
-record, graded or not. One run at a time: ``lock`` holds OUT for the run's life.
+record, graded or not, and from every entry's task code, compared in this process
+(``similarity``: the child never sees it). One run at a time: ``lock`` holds OUT for the run's life.
 """
 from __future__ import annotations
 
