@@ -213,6 +213,23 @@ def test_a_failure_of_the_comparison_leaves_the_report_whole(tmp_path, course, m
     assert "could not be compared: RuntimeError: index exploded" in page
 
 
+def test_a_reader_failure_on_one_submission_skips_only_it(tmp_path, course, monkeypatch):
+    ada = _lesson(tmp_path, "ada", {"2.11": OWN_LIN_GRAD, "2.12": OWN_FORWARD_BACKWARD})
+    jobs = [_job("ada", {LESSON_02: ada}), _job("ben", {LESSON_02: ada}), _job("odd", {LESSON_02: ada})]
+    read = task_code.job_code
+
+    def fails_on_odd(job, library):
+        if job.student == "odd":
+            raise AttributeError("'NoneType' object has no attribute 'lineno'")
+        return read(job, library)
+
+    monkeypatch.setattr(pairs, "job_code", fails_on_odd)
+    result = pairs.compare_jobs(jobs, course)
+    assert set(_pairs(result)) == {frozenset({"ada", "ben"})} and result.compared == 2
+    assert result.skipped == [("odd", pairs.READER_FAILED.format(
+        reason="AttributeError: 'NoneType' object has no attribute 'lineno'"))]
+
+
 def _section(page: str) -> str:
     return page[page.index("<h2>Similar submissions</h2>"):page.index("</section>")]
 

@@ -30,6 +30,7 @@ MIN_TASK_TOKENS = 25
 MIN_PAIR_TOKENS = 40
 COMMON_MIN = 10
 COMMON_SHARE = 0.1
+READER_FAILED = "its task code could not be read ({reason})"
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,8 @@ def compare_jobs(jobs, course: CourseCode | None = None, class_dir=None) -> Simi
                 names[job.student] = job.name
             except Unreadable as exc:
                 result.skipped.append((job.name, str(exc)))
+            except Exception as exc:  # noqa: BLE001 - a reader's bug on one submission is that submission's
+                result.skipped.append((job.name, READER_FAILED.format(reason=f"{type(exc).__name__}: {exc}")))
         result.compared = len(codes)
         counts: dict = {}
         result.pairs = compare(codes, course, names, counts)
