@@ -371,6 +371,31 @@ BREAKAGES += [
 ]
 
 
+# -- similar submissions: what must match, what must not count, what the report shows -----------
+
+SIMILAR = "tests/test_similarity.py::"
+PAIRS, TOKENS = "autograder/similarity/pairs.py", "autograder/similarity/fingerprints.py"
+BREAKAGES += [
+    Breakage("class: similarity: names not normalised", (Edit(TOKENS, 'text if kept else "V"', "text"),),
+             (SIMILAR + "test_a_disguised_copy_is_flagged_with_its_tasks_and_lines",)),
+    Breakage("class: similarity: the course's code counts", (Edit(
+        PAIRS, "value is not None and value not in course.kgrams and", "value is not None and"),),
+        (SIMILAR + "test_the_course_code_and_the_stubs_never_count",)),
+    Breakage("class: similarity: a one-line answer is enough", (Edit(
+        PAIRS, "MIN_TASK_TOKENS = 25", "MIN_TASK_TOKENS = 1"),),
+        (SIMILAR + "test_a_short_answer_in_common_is_not_enough",)),
+    Breakage("class: similarity: one student's two entries are a pair", (Edit(
+        PAIRS, "if names.get(a, a) != names.get(b, b):", "if True:"),),
+        (SIMILAR + "test_one_students_twins_are_not_a_pair",)),
+    Breakage("class: similarity: a failed comparison stops the report", (Edit(
+        PAIRS, "    except Exception as exc:  # noqa: BLE001", "    except ZeroDivisionError as exc:  # noqa: BLE001"),),
+        (SIMILAR + "test_a_failure_of_the_comparison_leaves_the_report_whole",)),
+    Breakage("class: similarity: a student's code written unescaped", (Edit(
+        "autograder/outputs/similarity.py", "{html.escape(text)}'", "{text}'"),),
+        (SIMILAR + "test_the_report_and_the_csv_show_the_pairs_escaped",)),
+]
+
+
 def rule_mutants() -> dict[str, list[str]]:
     """Task -> the mutants whose header says they fail its ``rules`` check."""
     found: dict[str, list[str]] = {}

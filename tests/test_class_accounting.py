@@ -235,7 +235,8 @@ def test_names_are_kept_and_folders_are_unique_short_and_apart_from_the_class_fi
     assert len(set(folders)) == len(folders) and len({f.casefold() for f in folders}) == len(folders)
     assert all(f.startswith("students/") and len(f.encode()) <= len("students/") + entries.MAX_FOLDER_BYTES
                for f in folders)
-    assert {p.name for p in out.iterdir()} == {"students", "class.json", "gradebook.csv", "gradebook-lms.csv", "report.html"}
+    assert {p.name for p in out.iterdir()} == {"students", "class.json", "gradebook.csv", "gradebook-lms.csv",
+                                               "report.html", "similarity.csv"}
     assert json.loads((out / "class.json").read_text())["class_seed"] == CLASS_SEED  # no student took its place
     names = {_unescape(row["student"]) for row in rows}
     assert {"a b", "a_b", "😀", "🙂", LONG, "=cmd", "+sum", "tab\tname", "new\nline", "王芳", "caf\ufffd"} <= names

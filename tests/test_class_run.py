@@ -72,7 +72,9 @@ def test_a_class_run_grades_everyone_as_alone_and_resumes(class_dir, tmp_path):
         assert [t.message for t in records[student].result.tasks] == [t.message.replace(folder, "") for t in alone.tasks]
     for student in records:
         assert {p.name for p in (out / "students" / student).iterdir()} == STUDENT_FILES
-    assert {p.name for p in out.iterdir()} == {"students", "class.json", "gradebook.csv", "gradebook-lms.csv", "report.html"}
+    assert {p.name for p in out.iterdir()} == {"students", "class.json", "gradebook.csv", "gradebook-lms.csv",
+                                               "report.html", "similarity.csv"}
+    assert "No pair of submissions is above the threshold." in (out / "report.html").read_text()  # the course's code
     assert {p.name for p in (out / "students").iterdir()} == {"ada", "bo", "cy", "dee"}
     gradebook = (out / "gradebook.csv").read_text().splitlines()
     columns = [row for task in TASKS for row in [task, *(f"{task}.h{n}" for n, _ in enumerate(HIDDEN.get(task, ()), 1))]]

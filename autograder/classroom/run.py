@@ -1,16 +1,17 @@
 """A class run: every entry of the class folder accounted for, graded once, resumably.
 
 OUT holds the class's files (``gradebook.csv``, ``gradebook-lms.csv``, ``report.html``,
-``class.json``) and, under
-``students/``, one folder per entry (``grade.json``, ``results.json``, ``feedback.md``,
-``feedback.html``, ``junit.xml``), so no student's name can take a class file's place.
+``similarity.csv``, ``class.json``) and, under ``students/``, one folder per entry (``grade.json``,
+``results.json``, ``feedback.md``, ``feedback.html``, ``junit.xml``), so no student's name
+can take a class file's place.
 Each student's folder is written whole, as soon as that student is done, and put in place
 by a rename: a folder that exists is complete. A run that is killed and started again keeps
 every result whose submission has not changed (same content hash, same seed, same tasks)
 and grades the rest. The class seed is chosen once and kept in ``class.json``; each
 student's seed is derived from it and their folder name, so their score equals grading
 them alone with that seed. The class files are written at the end from every entry's
-record, graded or not. One run at a time: ``lock`` holds OUT for the run's life.
+record, graded or not, and from every entry's task code, compared in this process
+(``similarity``: the child never sees it). One run at a time: ``lock`` holds OUT for the run's life.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from autograder.classroom.lock import OutLock
 from autograder.classroom.passing import PassScore
 from autograder.classroom.progress import ClassProgress
 from autograder.classroom.record import ClassReport, StudentRecord
-from autograder.outputs import class_report, feedback, files, gradebook, gradescope, junit, kit_json
+from autograder.outputs import class_report, feedback, files, gradebook, gradescope, junit, kit_json, similarity
+from autograder.similarity.pairs import Similarity, compare_jobs
 
 CLASS_FILE = "class.json"
 STUDENTS = "students"  # OUT/students/<folder>/: one per entry
@@ -67,7 +69,8 @@ def grade_class(class_dir: Path, *, out: Path, jobs: int | None = None, seed: in
     shown = Shown(publish_hidden, pass_score, assignment or class_dir.resolve().name)
     with OutLock(out), _sigterm_interrupts():
         return _run(found, out, jobs=jobs, seed=seed, task_ids=task_ids, aliases=aliases, executor=executor,
-                    scheduler=scheduler, progress=progress or ClassProgress(), time_limit=time_limit, shown=shown)
+                    scheduler=scheduler, progress=progress or ClassProgress(), time_limit=time_limit, shown=shown,
+                    class_dir=class_dir)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Shown:
 
 
 def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler, progress, time_limit,
-         shown: Shown = Shown()):
+         shown: Shown = Shown(), class_dir: Path | None = None):
     files.remove_partials(out)
     files.remove_partials(out / STUDENTS)
     class_seed = _class_seed(out, seed)
@@ -111,7 +114,7 @@ def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler
     finally:
         progress.close()
     report = ClassReport(class_seed, [records[job.student] for job in work])
-    write_class_files(out, report, shown)
+    write_class_files(out, report, shown, similar=compare_jobs(work, class_dir=class_dir))  # every entry, kept ones too
     return report
 
 
@@ -209,10 +212,14 @@ def refresh_student(out: Path, record: StudentRecord, published: bool) -> None:
     write_student(out, record, published, timed=False)
 
 
-def write_class_files(out: Path, report: ClassReport, shown: Shown = Shown()) -> None:
+def write_class_files(out: Path, report: ClassReport, shown: Shown = Shown(),
+                      similar: Similarity | None = None) -> None:
     from autograder.speed import SPEED
 
     limits = {task_id: speed.ratio for task_id, speed in SPEED.items() if speed.ratio}
     files.write_text(out / gradebook.FILENAME, gradebook.render(report, pass_score=shown.pass_score))
     files.write_text(out / gradebook.LMS_FILENAME, gradebook.render_lms(report, shown.assignment))
-    files.write_text(out / class_report.FILENAME, class_report.render(report, limits, pass_score=shown.pass_score))
+    if similar is not None:
+        files.write_text(out / similarity.FILENAME, similarity.render_csv(similar))
+    files.write_text(out / class_report.FILENAME, class_report.render(report, limits, pass_score=shown.pass_score,
+                                                                      similar=similar))

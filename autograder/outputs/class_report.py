@@ -2,7 +2,7 @@
 
 Scores, the plots (``plots``, embedded as base64 PNG), the most common failure messages
 per task (how many students, which ones), rule-breaking, speed failures and flags, and
-the students who could not be graded.
+the students who could not be graded, and the pairs of similar submissions (``similarity``).
 """
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from collections import defaultdict
 
 from autograder.classroom.passing import PassScore
 from autograder.classroom.record import ClassReport, StudentRecord, location
-from autograder.outputs import feedback, plots
+from autograder.outputs import feedback, plots, similarity
 from autograder.results import PASSED
+from autograder.similarity.pairs import Similarity
 
 FILENAME = "report.html"
 _PREFIX = re.compile(r"^Task [\w.]+ \(.*?\): ")
@@ -132,7 +133,7 @@ def _ungraded_section(report: ClassReport) -> list[str]:
 
 
 def render(report: ClassReport, speed_limits: dict[str, float] | None = None,
-           pass_score: PassScore | None = None) -> str:
+           pass_score: PassScore | None = None, *, similar: Similarity | None = None) -> str:
     graded = report.graded
     scores = sorted(r.result.score for r in graded)
     top = max((r.result.max_score for r in graded), default=0)
@@ -150,5 +151,6 @@ def render(report: ClassReport, speed_limits: dict[str, float] | None = None,
                  _image(plots.speed_ratio(report, speed_limits or {}),
                         "no speed ratio was measured (no reference solutions beside the grader)")]
     body += _ungraded_section(report) + _conduct_section(report) + _failures_section(report)
+    body += similarity.section(similar)  # "Similar submissions", when the run compared them
     body += ["<h2>Students</h2>", *_scores_table(report, pass_score)]
     return feedback.page("Class report", body, _STYLE)
