@@ -308,3 +308,16 @@ def test_every_student_gets_what_the_readme_says(graded):
         except AssertionError as exc:
             failures.append(f"{name}: {exc}")
     assert not failures, "\n".join(failures)
+
+
+def test_the_similar_pairs_are_the_ones_the_readme_names(graded):
+    """chen, eve and mo_homework hand in the course's own code; the kit's lessons write it otherwise."""
+    readme = (CLASS / "README.md").read_text()
+    paragraph = readme[readme.index('"Similar submissions"'):]
+    named = set(re.findall(r"\b(chen|eve|mo_homework|ada|ben|dana|finn|gus|hana|ivan|jo|kim|lee)\b",
+                           paragraph.split(":")[0]))
+    with open(graded["out"] / "similarity.csv", newline="", encoding="utf-8") as handle:
+        pairs = list(csv.DictReader(handle))
+    listed = {name for pair in pairs for name in (pair["student_a"], pair["student_b"])}
+    assert named == listed == {"chen", "eve", "mo_homework"}, (named, pairs)
+    assert "Similar submissions" in (graded["out"] / "report.html").read_text()
