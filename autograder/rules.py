@@ -51,6 +51,9 @@ _CROSS_ENTROPY = Rule(_SOFTMAX, topic="this task is about building cross entropy
 _AFTER_LOGSUMEXP = Rule(tuple(c for c in _SOFTMAX if c != "logsumexp"), topic=_CROSS_ENTROPY.topic)
 _OWN_OPTIMIZER = Rule(("torch.optim",), topic="this task is about updating the parameters yourself",
                       source_first=True)
+# a library's hooks, or PyTorch's global ones, instead of a module's own register_forward_hook
+_OWN_HOOKS = Rule(("fastai", "fastcore", "torchvision", "register_module_forward_hook"),
+                  topic="this task is about building hooks yourself on a module's register_forward_hook")
 
 RULES: dict[str, Rule] = {
     "1.2": Rule(_MATMUL, topic="this task is about three plain Python loops"),
@@ -69,6 +72,9 @@ RULES: dict[str, Rule] = {
     "3.7": _OWN_OPTIMIZER,
     "3.9": _OWN_OPTIMIZER,
     "3.13": Rule(("torch.utils.data",), topic="this task is about writing the data loader yourself"),
+    "6.2": Rule(("Flatten", "flatten", "Unflatten"), topic="this task is about writing flatten yourself, with view"),
+    "6.8": _OWN_HOOKS,
+    "6.11": _OWN_HOOKS,
 }
 
 _REQUIRED_NAMES = {"einsum": "torch.einsum", "clamp_min": "Tensor.clamp_min",
