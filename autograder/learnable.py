@@ -10,7 +10,7 @@ Lesson 06's CNN trains on images (``draw_images``): rows of 784 pixels that are 
 pictures, each class a coarse pattern (a 2x2 grid of blocks) and a brightness of its own,
 plus unit noise, normalized. Ten SGD steps at lr 0.4 on one batch of 32 lower the loss of
 the course's first CNN, as PyTorch initializes it, on that batch for each of 300 seeds
-tried (by 0.4% at the least, 3% typically; ``tests/test_data.py`` tries some); the grader
+tried (by 0.4% at the least, 3% typically; ``tests/test_data.py`` tries 20); the grader
 rebuilds that CNN (``cnn``) to measure.
 Nothing here judges.
 """
