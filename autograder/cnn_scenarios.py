@@ -28,9 +28,9 @@ def _sizes(value) -> list | None:
 def _layer_shapes(model, x) -> list:
     """The output shape of each layer of ``model`` (iterated as a Sequential) on ``x``."""
     shapes = []
-    with torch.no_grad():
-        for layer in list(model)[:MAX_LAYERS]:
-            x = layer(x)
+    with torch.set_grad_enabled(False):
+        for module in list(model)[:MAX_LAYERS]:
+            x = module(x)
             shapes.append(_sizes(x))
     return shapes
 
@@ -250,7 +250,7 @@ def hook_case(namespace, *, seed, x):
         report["children"] = type(got) is list and len(got) == 3 and all(a is b for a, b in zip(got, model))
 
     def hooked():
-        with torch.no_grad():
+        with torch.set_grad_enabled(False):
             report["expected"] = plain(model[0](x))
         hook = cls(model[0], _noting(notes))
         report["registered"] = _registered(model)
@@ -323,7 +323,7 @@ def hooks_case(namespace, *, seed, x):
         report["after"] = _registered(model)
         report["notes"] = [[i for i, m in enumerate(model) if m is n[1]][0:1] + [n[2]] for n in notes]
         expected, out = [], x
-        with torch.no_grad():
+        with torch.set_grad_enabled(False):
             for module in model:
                 out = module(out)
                 expected.append(out)

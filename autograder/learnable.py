@@ -103,9 +103,9 @@ def cnn(c: int = N_CLASSES) -> torch.nn.Sequential:
 def cnn_layer_shapes(bs: int, c: int = N_CLASSES) -> list[tuple[int, ...]]:
     """The output shape of each layer of ``cnn`` for a batch of ``bs`` rows."""
     x, shapes = torch.zeros(bs, IMAGE_SIZE * IMAGE_SIZE), []
-    with torch.no_grad():
-        for layer in cnn(c):
-            x = layer(x)
+    with torch.set_grad_enabled(False):
+        for module in cnn(c):
+            x = module(x)
             shapes.append(tuple(x.shape))
     return shapes
 

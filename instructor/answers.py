@@ -10,8 +10,8 @@ own ``standins`` are not answers); the kit's tests check its tables against them
 """
 from __future__ import annotations
 
-import functools
 import re
+from functools import partial
 
 import torch
 
@@ -181,7 +181,7 @@ def mnist_resize(x):
 
 class Hook:
     def __init__(self, m, f):
-        self.hook = m.register_forward_hook(functools.partial(f, self))
+        self.hook = m.register_forward_hook(partial(f, self))
 
     def remove(self):
         self.hook.remove()

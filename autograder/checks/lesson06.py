@@ -42,9 +42,9 @@ def check_normalize_to(t):
     result = reply["result"]
     t.expect(isinstance(result, list) and len(result) == 2, "returns",
              f"normalize_to should return (train, valid) normalized; it returned {result!r:.80}")
-    m, s = train.mean(), train.std()
-    t.expect_tensor(result[0], (train - m) / s, "normalize_to(train, valid)[0]")
-    t.expect_tensor(result[1], (valid - m) / s, "normalize_to(train, valid)[1]",
+    mean, std = train.mean(), train.std()
+    t.expect_tensor(result[0], (train - mean) / std, "normalize_to(train, valid)[0]")
+    t.expect_tensor(result[1], (valid - mean) / std, "normalize_to(train, valid)[1]",
                     hints=[("valid_own_stats", lambda got: torch.allclose(got, (valid - valid.mean()) / valid.std(),
                                                                           atol=1e-4))])
     t.expect(all(reply["untouched"]), "side effects", "normalize_to changed its inputs in place")
@@ -83,7 +83,7 @@ def expect_shapes(t, got, expected, what):
 
 
 def _cross_entropy(weights, x, y, c) -> float:
-    with torch.no_grad():
+    with torch.set_grad_enabled(False):
         return float(F.cross_entropy(learnable.cnn_network(weights, c)(x), y))
 
 
