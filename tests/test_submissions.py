@@ -12,7 +12,8 @@ from builders import (
     EXERCISES, SOLUTIONS, Submissions, assert_outcome, by_id, copy_lessons, describe, task_ids,
 )
 from course_notebooks import (
-    BATCH_COUNT_AVERAGES, FIRST_LIN_W_GRAD, THIRD_LIN_W_GRAD, WEIGHTED_AVERAGES, write_course_notebooks,
+    BATCH_COUNT_AVERAGES, CNN_HOOKS_06, FIRST_LIN_W_GRAD, NOTEBOOKS, THIRD_LIN_W_GRAD, WEIGHTED_AVERAGES,
+    write_course_notebooks, write_notebook,
 )
 
 ALL_TASKS = list(TASKS)
@@ -57,6 +58,19 @@ def course_notebooks_third_lin_w_grad_transposed(folder):
 def course_notebooks_averaging_batch_means(folder):
     changed = write_course_notebooks(folder, {WEIGHTED_AVERAGES: BATCH_COUNT_AVERAGES})
     return changed / "03_minibatch_training.ipynb"
+
+
+@submissions.register(task_ids=task_ids("l06_cnn_hooks"))
+def course_notebook_06_with_only_the_later_cnns(folder):
+    """The first get_cnn_model and get_cnn_layers left out: the two later models are still 6.7's
+    and 6.13's, told apart by what they take."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, sources in NOTEBOOKS.items():
+        if name.startswith("06"):
+            sources = [c for c in CNN_HOOKS_06 if "def get_cnn_model(data):" not in c
+                       and "def get_cnn_layers(data, nfs):" not in c]
+        write_notebook(folder / name, sources)
+    return folder
 
 
 PLAIN_MODULE_01 = '''\
@@ -173,6 +187,15 @@ def test_course_style_notebooks_score_full_marks(graded):
     result = graded(course_notebooks)
     assert_outcome(result, {}, ALL_TASKS)
     assert result.score == result.max_score == len(TASKS)
+
+
+def test_versions_of_get_cnn_model_are_told_apart_by_what_they_take(graded):
+    result = by_id(graded(course_notebook_06_with_only_the_later_cnns))
+    assert result["6.4"].status != PASSED and "get_cnn_model" in result["6.4"].message
+    assert result["6.7"].status != PASSED and "get_cnn_layers" in result["6.7"].message
+    for task_id in ("6.13", "6.9"):
+        assert result[task_id].status == PASSED, result[task_id].message
+    assert result["6.13"].location.startswith("06_cuda_cnn_hooks_init.ipynb")
 
 
 def test_the_course_mean_of_batch_means_costs_3_14_only(graded):

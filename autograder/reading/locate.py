@@ -137,6 +137,9 @@ KIT_PARAMS = {
     "3.14": "epochs model loss_func opt train_dl valid_dl", "3.15": "train_ds valid_ds bs",
     "4.1": "train_dl valid_dl c", "4.2": "model opt loss_func data", "4.3": "name", "4.6": "o",
     "4.7": "cbs cb_funcs", "4.8": "metrics in_train",
+    "6.1": "train valid", "6.2": "func", "6.3": "x", "6.4": "data", "6.6": "tfm", "6.7": "ni nf ks stride",
+    "6.8": "m", "6.9": "hook mod inp outp", "6.10": "items", "6.11": "ms f", "6.12": "leak sub maxv",
+    "6.13": "ni nf ks stride", "6.14": "m uniform",
 }
 
 
