@@ -9,7 +9,7 @@ import pytest
 from autograder.results import FAILED, PASSED
 from autograder.tasks import TASKS
 from builders import (
-    EXERCISES, SOLUTIONS, Submissions, assert_outcome, by_id, copy_lessons, describe, task_ids,
+    EXERCISES, SOLUTIONS, Submissions, assert_outcome, by_id, copy_lessons, describe, replace_task_cell, task_ids,
 )
 from course_notebooks import (
     BATCH_COUNT_AVERAGES, CNN_HOOKS_06, FIRST_LIN_W_GRAD, NOTEBOOKS, THIRD_LIN_W_GRAD, WEIGHTED_AVERAGES,
@@ -71,6 +71,20 @@ def course_notebook_06_with_only_the_later_cnns(folder):
                        and "def get_cnn_layers(data, nfs):" not in c]
         write_notebook(folder / name, sources)
     return folder
+
+
+# The course's first CudaCallback, which takes its device and moves with .to(device).
+CUDA_WITH_A_DEVICE = """class CudaCallback(Callback):
+    def __init__(self, device): self.device = device
+    def begin_fit(self): self.model.to(self.device)
+    def begin_batch(self): self.run.xb, self.run.yb = self.xb.to(self.device), self.yb.to(self.device)
+"""
+
+
+@submissions.register(task_ids=["6.5"])
+def cuda_callback_with_a_device(folder):
+    copy_lessons(folder)
+    return replace_task_cell(folder / "l06_cnn_hooks.py", "6.5", CUDA_WITH_A_DEVICE)
 
 
 PLAIN_MODULE_01 = '''\
@@ -196,6 +210,11 @@ def test_versions_of_get_cnn_model_are_told_apart_by_what_they_take(graded):
     for task_id in ("6.13", "6.9"):
         assert result[task_id].status == PASSED, result[task_id].message
     assert result["6.13"].location.startswith("06_cuda_cnn_hooks_init.ipynb")
+
+
+def test_the_course_s_first_cuda_callback_passes_by_what_it_moves(graded):
+    result = graded(cuda_callback_with_a_device)
+    assert_outcome(result, {}, ["6.5"])
 
 
 def test_the_course_mean_of_batch_means_costs_3_14_only(graded):

@@ -14,8 +14,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from autograder import learnable
-from autograder.checking import CheckFailed
+from autograder import learnable, messages
+from autograder.checking import CheckFailed, close
 from autograder.checks import check
 
 BS = 5  # rows in a forward pass whose shapes are checked
@@ -253,7 +253,12 @@ def check_general_relu(t):
     t.expect(reply["module"], "type", "GeneralRelu should be an nn.Module")
     for kwargs, (got, untouched) in zip(GENERAL_RELU_CASES, reply["outs"]):
         shown = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-        t.expect_tensor(got, general_relu(x, **kwargs), f"GeneralRelu({shown})(x)")
+        no_leak = {**kwargs, "leak": None}
+        capped_first = lambda out: (general_relu(x, kwargs.get("leak")).clamp_max(kwargs["maxv"])  # noqa: E731
+                                    - kwargs.get("sub", 0.0))
+        t.expect_tensor(got, general_relu(x, **kwargs), f"GeneralRelu({shown})(x)", hints=[
+            ("leak_ignored", lambda out: kwargs.get("leak") and close(out, general_relu(x, **no_leak))),
+            ("cap_before_sub", lambda out: kwargs.get("maxv") and kwargs.get("sub") and close(out, capped_first(out)))])
         t.expect(untouched, "side effects", f"GeneralRelu({shown})(x) changed x in place")
 
 
@@ -290,9 +295,12 @@ def expect_kaiming(t, weights, biases, uniform):
         what = f"{how}: block {index}'s conv weight {tuple(weight.shape)} (fan-in {fan_in})"
         t.expect(abs(got_mean) < SIGMAS * std / math.sqrt(n), "statistics", (
             f"{what} has mean {got_mean:.4g}; expected 0"))
-        t.expect(abs(got_std / std - 1) < SIGMAS / math.sqrt(2 * n) + 0.01, "statistics", (
+        tolerance = SIGMAS / math.sqrt(2 * n) + 0.01
+        fan_out = weight.shape[0] * weight[0, 0].numel()
+        hint = "kaiming_fan_out" if abs(got_std * math.sqrt(fan_out) / gain - 1) < tolerance else ""
+        t.expect(abs(got_std / std - 1) < tolerance, "statistics", (
             f"{what} has std {got_std:.4g}; Kaiming with a={LEAK} gives sqrt(2 / (1 + a²)) / sqrt(fan-in) "
-            f"= {std:.4g}"))
+            f"= {std:.4g}"), messages.HINTS[hint] if hint else "")
         bound = math.sqrt(3.0) * std
         beyond = float((weight.abs() > bound * 1.0001).float().mean())
         if uniform:

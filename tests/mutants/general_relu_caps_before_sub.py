@@ -1,5 +1,6 @@
 # fails: 6.12
 # check: values
+# hint: subtract sub first
 # Capped at maxv before the shift: the top lands at maxv - sub.
 class GeneralRelu(nn.Module):
     "Leaky (or plain) ReLU, then minus sub, then capped at maxv."

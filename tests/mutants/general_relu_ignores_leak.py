@@ -1,5 +1,6 @@
 # fails: 6.12
 # check: values
+# hint: leak
 # The leak is kept but never used: a plain ReLU.
 class GeneralRelu(nn.Module):
     "Leaky (or plain) ReLU, then minus sub, then capped at maxv."

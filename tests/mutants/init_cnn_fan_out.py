@@ -1,5 +1,6 @@
 # fails: 6.14
 # check: statistics
+# hint: fan-out
 # Scaled by the fan-out, not the fan-in.
 def init_cnn(m, uniform=False):
     "Kaiming init (a=0.1) of each block's conv weight, zero bias."
