@@ -156,11 +156,7 @@ class Runner:
 
 
 # Lesson 06: the CNNs are built with these Lambda, flatten, mnist_resize and GeneralRelu,
-# Hooks with this Hook, normalize_to with lesson 02's normalize.
-
-def normalize(x, m, s):
-    return (x - m) / s
-
+# Hooks with this Hook.
 
 class Lambda(torch.nn.Module):
     def __init__(self, func):

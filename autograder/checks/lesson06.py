@@ -37,8 +37,7 @@ def staged(t, reply, function):
 @check("6.1")
 def check_normalize_to(t):
     train, valid = t.randn(40, 6) * 3 + 2, t.randn(20, 6) * 5 - 1
-    reply = staged(t, t.scenario("normalize_to_case", "normalize_to", train=train, valid=valid,
-                                 answers=("normalize",)), "normalize_to")
+    reply = staged(t, t.scenario("normalize_to_case", "normalize_to", train=train, valid=valid), "normalize_to")
     result = reply["result"]
     t.expect(isinstance(result, list) and len(result) == 2, "returns",
              f"normalize_to should return (train, valid) normalized; it returned {result!r:.80}")
