@@ -328,4 +328,6 @@ def timed_round(namespace, kind, name, inputs):
         run(namespace, name, args)
 
 
-from autograder import callback_scenarios, cnn_scenarios, training_scenarios  # noqa: E402,F401  (registration)
+from autograder import (  # noqa: E402,F401  (registration)
+    callback_scenarios, cnn_scenarios, hook_scenarios, training_scenarios,
+)
