@@ -44,6 +44,13 @@ HINTS = {
     "result_shape_inner": ("Hint: the result has shape (columns of a, columns of b); it should be "
                            "(rows of a, columns of b): allocate it as `torch.zeros(ar, bc)`."),
     "returned_none": "Hint: it returned None: is a `return` missing?",
+    "leak_ignored": ("Hint: negative inputs came out as 0: with a leak they keep leak times their value "
+                     "(`F.leaky_relu(x, leak)`)."),
+    "cap_before_sub": ("Hint: the largest values end at maxv - sub: subtract sub first, then cap at maxv."),
+    "kaiming_fan_out": ("Hint: the standard deviation matches the fan-out (out channels × kernel size); "
+                        "Kaiming init scales by the fan-in, PyTorch's default mode='fan_in'."),
+    "valid_own_stats": ("Hint: valid was normalized with its own mean and std; use train's for both, "
+                        "so the model sees the two sets the same way."),
     "relu_in_place": "Hint: `x.clamp_min_(0.)` and `x[x < 0] = 0` change x itself; use `x.clamp_min(0.)`.",
     "grad_shape_squeezed": ("Hint: inp.g must have inp's shape (n, 1); add the last dimension back "
                             "with `.unsqueeze(-1)`."),

@@ -54,6 +54,10 @@ _OWN_OPTIMIZER = Rule(("torch.optim",), topic="this task is about updating the p
 _OWN_SCHEDULE = Rule(("torch.optim.lr_scheduler",), topic="this task is about scheduling the hyperparameters "
                      "yourself", source_first=True)
 
+# a library's hooks, or PyTorch's global ones, instead of a module's own register_forward_hook
+_OWN_HOOKS = Rule(("fastai", "fastcore", "torchvision", "register_module_forward_hook"),
+                  topic="this task is about building hooks yourself on a module's register_forward_hook")
+
 RULES: dict[str, Rule] = {
     "1.2": Rule(_MATMUL, topic="this task is about three plain Python loops"),
     "1.3": Rule(_NORM, topic="this task is about elementwise operations"),
@@ -74,6 +78,9 @@ RULES: dict[str, Rule] = {
     # the two callbacks that set hyperparameters as training goes; PyTorch's own schedulers do that
     "5.8": _OWN_SCHEDULE,
     "5.10": _OWN_SCHEDULE,
+    "6.2": Rule(("Flatten", "flatten", "Unflatten"), topic="this task is about writing flatten yourself, with view"),
+    "6.8": _OWN_HOOKS,
+    "6.11": _OWN_HOOKS,
 }
 
 _REQUIRED_NAMES = {"einsum": "torch.einsum", "clamp_min": "Tensor.clamp_min",

@@ -328,4 +328,6 @@ def timed_round(namespace, kind, name, inputs):
         run(namespace, name, args)
 
 
-from autograder import anneal_scenarios, callback_scenarios, training_scenarios  # noqa: E402,F401  (registration)
+from autograder import (  # noqa: E402,F401  (registration)
+    anneal_scenarios, callback_scenarios, cnn_scenarios, hook_scenarios, training_scenarios,
+)

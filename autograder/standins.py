@@ -105,3 +105,11 @@ def listify(o):
     """What the grader's scenarios hand to code that calls listify: None, a list, a tuple or
     one object (not strings or other iterables: task 4.6 asks for those)."""
     return o if type(o) is list else [] if o is None else list(o) if type(o) is tuple else [o]
+
+
+def normalize(x, m, s):
+    """What the grader's ``normalize_to`` scenario (6.1) hands lesson 02's normalize: a 0-d
+    mean and std. Per-feature statistics are refused, so this is no answer to task 2.1."""
+    if not (isinstance(m, torch.Tensor) and isinstance(s, torch.Tensor) and m.dim() == s.dim() == 0):
+        raise TypeError("the grader's normalize takes a 0-d mean and std only")
+    return x.sub(m).div(s)

@@ -52,11 +52,12 @@ LESSONS: dict[str, Lesson] = {
         Lesson("03", "l03_minibatch_training"),
         Lesson("04", "l04_callbacks"),
         Lesson("05", "l05_anneal"),
+        Lesson("06", "l06_cnn_hooks"),
     )
 }
 
 _L0, _L1, _L2 = "l00_exports", "l01_matmul", "l02_fully_connected"
-_L3, _L4, _L5 = "l03_minibatch_training", "l04_callbacks", "l05_anneal"
+_L3, _L4, _L5, _L6 = "l03_minibatch_training", "l04_callbacks", "l05_anneal", "l06_cnn_hooks"
 
 
 def _task(id, name, lesson, *defines, **kwargs) -> Task:
@@ -128,6 +129,22 @@ TASKS: dict[str, Task] = {
         _task("5.8", "ParamScheduler", _L5, "ParamScheduler"),
         _task("5.9", "Runner (cancel exceptions)", _L5, ("Runner", 2)),
         _task("5.10", "LR_Find", _L5, "LR_Find"),
+        _task("6.1", "normalize_to", _L6, "normalize_to"),
+        _task("6.2", "Lambda, flatten", _L6, "Lambda", "flatten"),
+        _task("6.3", "mnist_resize", _L6, "mnist_resize"),
+        _task("6.4", "get_cnn_model (first CNN)", _L6, ("get_cnn_model", 1)),
+        _task("6.5", "CudaCallback", _L6, "CudaCallback"),
+        _task("6.6", "BatchTransformXCallback, view_tfm", _L6, "BatchTransformXCallback", "view_tfm"),
+        _task("6.7", "conv2d, get_cnn_layers, get_cnn_model (nfs)", _L6, "conv2d", ("get_cnn_layers", 1),
+              ("get_cnn_model", 2)),
+        _task("6.8", "children, Hook", _L6, "children", "Hook"),
+        _task("6.9", "append_stats", _L6, ("append_stats", 2)),
+        _task("6.10", "ListContainer", _L6, "ListContainer"),
+        _task("6.11", "Hooks", _L6, "Hooks", depends=("6.8", "6.10")),
+        _task("6.12", "GeneralRelu", _L6, "GeneralRelu"),
+        _task("6.13", "conv_layer, get_cnn_layers, get_cnn_model (layer)", _L6, "conv_layer",
+              ("get_cnn_layers", 2), ("get_cnn_model", 3)),
+        _task("6.14", "init_cnn", _L6, "init_cnn"),
     )
 }
 

@@ -1,4 +1,4 @@
-"""Working answers to tasks of lessons 03-05, the stand-ins for the tasks built on them.
+"""Working answers to tasks of lessons 03-06, the stand-ins for the tasks built on them.
 
 ``fit`` (3.14) reports accuracy with this ``accuracy``, the Runner (4.7) runs with this
 ``TrainEvalCallback``, ``AvgStatsCallback`` (4.9) and lesson 05's callbacks (5.7, 5.8,
@@ -11,6 +11,7 @@ own ``standins`` are not answers); the kit's tests check its tables against them
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import torch
 
@@ -180,3 +181,46 @@ class Runner:
             if method and method():
                 return True
         return False
+
+
+# Lesson 06: the CNNs are built with these Lambda, flatten, mnist_resize and GeneralRelu,
+# Hooks with this Hook.
+
+class Lambda(torch.nn.Module):
+    def __init__(self, func):
+        super().__init__()
+        self.func = func
+
+    def forward(self, x):
+        return self.func(x)
+
+
+def flatten(x):
+    return x.reshape(x.shape[0], -1)
+
+
+def mnist_resize(x):
+    return x.reshape(-1, 1, 28, 28)
+
+
+class Hook:
+    def __init__(self, m, f):
+        self.hook = m.register_forward_hook(partial(f, self))
+
+    def remove(self):
+        self.hook.remove()
+
+    def __del__(self):
+        self.remove()
+
+
+class GeneralRelu(torch.nn.Module):
+    def __init__(self, leak=None, sub=None, maxv=None):
+        super().__init__()
+        self.leak, self.sub, self.maxv = leak, sub, maxv
+
+    def forward(self, x):
+        x = torch.nn.functional.leaky_relu(x, self.leak) if self.leak is not None else torch.relu(x)
+        if self.sub is not None:
+            x = x - self.sub
+        return x.clamp_max(self.maxv) if self.maxv is not None else x

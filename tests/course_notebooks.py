@@ -1,4 +1,4 @@
-"""Lessons 00-05 written the way the fast.ai course notebooks are, as cell sources.
+"""Lessons 00-06 written the way the fast.ai course notebooks are, as cell sources.
 
 No task metadata: the grader maps tasks by name and order of definition. The cells
 mix what a real course notebook has: magics, ``#export`` cells, ``from exp.nb_01
@@ -516,6 +516,355 @@ EARLY_STOPPING_05B = [
 # third phase of three: the one difference of lessons 05-05b, which fails 5.6 only.
 COURSE_DIFFERENCES = {"5.6": "idx == 2"}
 
+# Notebook 06 as the course writes it (its prose left out): it imports ``exp.nb_05b``, which a
+# submission of lessons 00-04 does not have, and uses lesson 05's Recorder and schedulers in
+# exploration cells; the tasks of lesson 06 are graded on its definitions all the same.
+CNN_HOOKS_06 = [
+    '%load_ext autoreload\n'
+    '%autoreload 2\n'
+    '\n'
+    '%matplotlib inline',
+    '#export\n'
+    'from exp.nb_05b import *\n'
+    'torch.set_num_threads(2)',
+    md('## ConvNet'),
+    'x_train,y_train,x_valid,y_valid = get_data()',
+    '#export\n'
+    'def normalize_to(train, valid):\n'
+    '    m,s = train.mean(),train.std()\n'
+    '    return normalize(train, m, s), normalize(valid, m, s)',
+    'x_train,x_valid = normalize_to(x_train,x_valid)\n'
+    'train_ds,valid_ds = Dataset(x_train, y_train),Dataset(x_valid, y_valid)',
+    'x_train.mean(),x_train.std()',
+    'nh,bs = 50,512\n'
+    'c = y_train.max().item()+1\n'
+    'loss_func = F.cross_entropy\n'
+    '\n'
+    'data = DataBunch(*get_dls(train_ds, valid_ds, bs), c)',
+    '#export\n'
+    'class Lambda(nn.Module):\n'
+    '    def __init__(self, func):\n'
+    '        super().__init__()\n'
+    '        self.func = func\n'
+    '\n'
+    '    def forward(self, x): return self.func(x)\n'
+    '\n'
+    'def flatten(x):      return x.view(x.shape[0], -1)',
+    'def mnist_resize(x): return x.view(-1, 1, 28, 28)',
+    'def get_cnn_model(data):\n'
+    '    return nn.Sequential(\n'
+    '        Lambda(mnist_resize),\n'
+    '        nn.Conv2d( 1, 8, 5, padding=2,stride=2), nn.ReLU(), #14\n'
+    '        nn.Conv2d( 8,16, 3, padding=1,stride=2), nn.ReLU(), # 7\n'
+    '        nn.Conv2d(16,32, 3, padding=1,stride=2), nn.ReLU(), # 4\n'
+    '        nn.Conv2d(32,32, 3, padding=1,stride=2), nn.ReLU(), # 2\n'
+    '        nn.AdaptiveAvgPool2d(1),\n'
+    '        Lambda(flatten),\n'
+    '        nn.Linear(32,data.c)\n'
+    '    )',
+    'model = get_cnn_model(data)',
+    'cbfs = [Recorder, partial(AvgStatsCallback,accuracy)]',
+    'opt = optim.SGD(model.parameters(), lr=0.4)\n'
+    'learn = Learner(model, opt, loss_func, data)\n'
+    'run = Runner(cb_funcs=cbfs)',
+    '%time run.fit(1, learn)',
+    md('## CUDA'),
+    '# Somewhat more flexible way\n'
+    "device = torch.device('cuda',0)",
+    'class CudaCallback(Callback):\n'
+    '    def __init__(self,device): self.device=device\n'
+    '    def begin_fit(self): self.model.to(self.device)\n'
+    '    def begin_batch(self): self.run.xb,self.run.yb = self.xb.to(self.device),self.yb.to(self.device)',
+    '# Somewhat less flexible, but quite convenient\n'
+    'torch.cuda.set_device(device)',
+    '#export\n'
+    'class CudaCallback(Callback):\n'
+    '    def begin_fit(self): self.model.cuda()\n'
+    '    def begin_batch(self): self.run.xb,self.run.yb = self.xb.cuda(),self.yb.cuda()',
+    'cbfs.append(CudaCallback)',
+    'model = get_cnn_model(data)',
+    'opt = optim.SGD(model.parameters(), lr=0.4)\n'
+    'learn = Learner(model, opt, loss_func, data)\n'
+    'run = Runner(cb_funcs=cbfs)',
+    '%time run.fit(3, learn)',
+    md('## Refactor model'),
+    'def conv2d(ni, nf, ks=3, stride=2):\n'
+    '    return nn.Sequential(\n'
+    '        nn.Conv2d(ni, nf, ks, padding=ks//2, stride=stride), nn.ReLU())',
+    '#export\n'
+    'class BatchTransformXCallback(Callback):\n'
+    '    _order=2\n'
+    '    def __init__(self, tfm): self.tfm = tfm\n'
+    '    def begin_batch(self): self.run.xb = self.tfm(self.xb)\n'
+    '\n'
+    'def view_tfm(*size):\n'
+    '    def _inner(x): return x.view(*((-1,)+size))\n'
+    '    return _inner',
+    'mnist_view = view_tfm(1,28,28)\n'
+    'cbfs.append(partial(BatchTransformXCallback, mnist_view))',
+    'nfs = [8,16,32,32]',
+    'def get_cnn_layers(data, nfs):\n'
+    '    nfs = [1] + nfs\n'
+    '    return [\n'
+    '        conv2d(nfs[i], nfs[i+1], 5 if i==0 else 3)\n'
+    '        for i in range(len(nfs)-1)\n'
+    '    ] + [nn.AdaptiveAvgPool2d(1), Lambda(flatten), nn.Linear(nfs[-1], data.c)]\n'
+    '\n'
+    'def get_cnn_model(data, nfs): return nn.Sequential(*get_cnn_layers(data, nfs))',
+    '#export\n'
+    'def get_runner(model, data, lr=0.6, cbs=None, opt_func=None, loss_func = F.cross_entropy):\n'
+    '    if opt_func is None: opt_func = optim.SGD\n'
+    '    opt = opt_func(model.parameters(), lr=lr)\n'
+    '    learn = Learner(model, opt, loss_func, data)\n'
+    '    return learn, Runner(cb_funcs=listify(cbs))',
+    'model = get_cnn_model(data, nfs)\n'
+    'learn,run = get_runner(model, data, lr=0.4, cbs=cbfs)',
+    'model',
+    'run.fit(3, learn)',
+    md('## Hooks'),
+    md('### Manual insertion'),
+    'class SequentialModel(nn.Module):\n'
+    '    def __init__(self, *layers):\n'
+    '        super().__init__()\n'
+    '        self.layers = nn.ModuleList(layers)\n'
+    '        self.act_means = [[] for _ in layers]\n'
+    '        self.act_stds  = [[] for _ in layers]\n'
+    '        \n'
+    '    def __call__(self, x):\n'
+    '        for i,l in enumerate(self.layers):\n'
+    '            x = l(x)\n'
+    '            self.act_means[i].append(x.data.mean())\n'
+    '            self.act_stds [i].append(x.data.std ())\n'
+    '        return x\n'
+    '    \n'
+    '    def __iter__(self): return iter(self.layers)',
+    'model =  SequentialModel(*get_cnn_layers(data, nfs))\n'
+    'learn,run = get_runner(model, data, lr=0.9, cbs=cbfs)',
+    'run.fit(2, learn)',
+    'for l in model.act_means: plt.plot(l)\n'
+    'plt.legend(range(6));',
+    'for l in model.act_stds: plt.plot(l)\n'
+    'plt.legend(range(6));',
+    'for l in model.act_means: plt.plot(l[:10])\n'
+    'plt.legend(range(6));',
+    'for l in model.act_stds: plt.plot(l[:10])\n'
+    'plt.legend(range(6));',
+    md('### Pytorch hooks'),
+    'model = get_cnn_model(data, nfs)\n'
+    'learn,run = get_runner(model, data, lr=0.5, cbs=cbfs)',
+    'act_means = [[] for _ in model]\n'
+    'act_stds  = [[] for _ in model]',
+    'def append_stats(i, mod, inp, outp):\n'
+    '    act_means[i].append(outp.data.mean())\n'
+    '    act_stds [i].append(outp.data.std())',
+    'for i,m in enumerate(model): m.register_forward_hook(partial(append_stats, i))',
+    'run.fit(1, learn)',
+    'for o in act_means: plt.plot(o)\n'
+    'plt.legend(range(5));',
+    md('### Hook class'),
+    '#export\n'
+    'def children(m): return list(m.children())\n'
+    '\n'
+    'class Hook():\n'
+    '    def __init__(self, m, f): self.hook = m.register_forward_hook(partial(f, self))\n'
+    '    def remove(self): self.hook.remove()\n'
+    '    def __del__(self): self.remove()\n'
+    '\n'
+    'def append_stats(hook, mod, inp, outp):\n'
+    "    if not hasattr(hook,'stats'): hook.stats = ([],[])\n"
+    '    means,stds = hook.stats\n'
+    '    means.append(outp.data.mean())\n'
+    '    stds .append(outp.data.std())',
+    'model = get_cnn_model(data, nfs)\n'
+    'learn,run = get_runner(model, data, lr=0.5, cbs=cbfs)',
+    'hooks = [Hook(l, append_stats) for l in children(model[:4])]',
+    'run.fit(1, learn)',
+    'for h in hooks:\n'
+    '    plt.plot(h.stats[0])\n'
+    '    h.remove()\n'
+    'plt.legend(range(4));',
+    md('### A Hooks class'),
+    '#export\n'
+    'class ListContainer():\n'
+    '    def __init__(self, items): self.items = listify(items)\n'
+    '    def __getitem__(self, idx):\n'
+    '        if isinstance(idx, (int,slice)): return self.items[idx]\n'
+    '        if isinstance(idx[0],bool):\n'
+    '            assert len(idx)==len(self) # bool mask\n'
+    '            return [o for m,o in zip(idx,self.items) if m]\n'
+    '        return [self.items[i] for i in idx]\n'
+    '    def __len__(self): return len(self.items)\n'
+    '    def __iter__(self): return iter(self.items)\n'
+    '    def __setitem__(self, i, o): self.items[i] = o\n'
+    '    def __delitem__(self, i): del(self.items[i])\n'
+    '    def __repr__(self):\n'
+    "        res = f'{self.__class__.__name__} ({len(self)} items)\\n{self.items[:10]}'\n"
+    "        if len(self)>10: res = res[:-1]+ '...]'\n"
+    '        return res',
+    'ListContainer(range(10))',
+    'ListContainer(range(100))',
+    't = ListContainer(range(10))\n'
+    't[[1,2]], t[[False]*8 + [True,False]]',
+    '#export\n'
+    'from torch.nn import init\n'
+    '\n'
+    'class Hooks(ListContainer):\n'
+    '    def __init__(self, ms, f): super().__init__([Hook(m, f) for m in ms])\n'
+    '    def __enter__(self, *args): return self\n'
+    '    def __exit__ (self, *args): self.remove()\n'
+    '    def __del__(self): self.remove()\n'
+    '\n'
+    '    def __delitem__(self, i):\n'
+    '        self[i].remove()\n'
+    '        super().__delitem__(i)\n'
+    '        \n'
+    '    def remove(self):\n'
+    '        for h in self: h.remove()',
+    'model = get_cnn_model(data, nfs).cuda()\n'
+    'learn,run = get_runner(model, data, lr=0.9, cbs=cbfs)',
+    'hooks = Hooks(model, append_stats)\n'
+    'hooks',
+    'hooks.remove()',
+    'x,y = next(iter(data.train_dl))\n'
+    'x = mnist_resize(x).cuda()',
+    'x.mean(),x.std()',
+    'p = model[0](x)\n'
+    'p.mean(),p.std()',
+    'for l in model:\n'
+    '    if isinstance(l, nn.Sequential):\n'
+    '        init.kaiming_normal_(l[0].weight)\n'
+    '        l[0].bias.data.zero_()',
+    'p = model[0](x)\n'
+    'p.mean(),p.std()',
+    'with Hooks(model, append_stats) as hooks:\n'
+    '    run.fit(2, learn)\n'
+    '    fig,(ax0,ax1) = plt.subplots(1,2, figsize=(10,4))\n'
+    '    for h in hooks:\n'
+    '        ms,ss = h.stats\n'
+    '        ax0.plot(ms[:10])\n'
+    '        ax1.plot(ss[:10])\n'
+    '    plt.legend(range(6));\n'
+    '    \n'
+    '    fig,(ax0,ax1) = plt.subplots(1,2, figsize=(10,4))\n'
+    '    for h in hooks:\n'
+    '        ms,ss = h.stats\n'
+    '        ax0.plot(ms)\n'
+    '        ax1.plot(ss)\n'
+    '    plt.legend(range(6));',
+    md('### Other statistics'),
+    'def append_stats(hook, mod, inp, outp):\n'
+    "    if not hasattr(hook,'stats'): hook.stats = ([],[],[])\n"
+    '    means,stds,hists = hook.stats\n'
+    '    means.append(outp.data.mean().cpu())\n'
+    '    stds .append(outp.data.std().cpu())\n'
+    "    hists.append(outp.data.cpu().histc(40,0,10)) #histc isn't implemented on the GPU",
+    'model = get_cnn_model(data, nfs).cuda()\n'
+    'learn,run = get_runner(model, data, lr=0.9, cbs=cbfs)',
+    'for l in model:\n'
+    '    if isinstance(l, nn.Sequential):\n'
+    '        init.kaiming_normal_(l[0].weight)\n'
+    '        l[0].bias.data.zero_()',
+    'with Hooks(model, append_stats) as hooks: run.fit(1, learn)',
+    '# Thanks to @ste for initial version of histgram plotting code\n'
+    'def get_hist(h): return torch.stack(h.stats[2]).t().float().log1p()',
+    'fig,axes = plt.subplots(2,2, figsize=(15,6))\n'
+    'for ax,h in zip(axes.flatten(), hooks[:4]):\n'
+    "    ax.imshow(get_hist(h), origin='lower')\n"
+    "    ax.axis('off')\n"
+    'plt.tight_layout()',
+    'def get_min(h):\n'
+    '    h1 = torch.stack(h.stats[2]).t().float()\n'
+    '    return h1[:2].sum(0)/h1.sum(0)',
+    'fig,axes = plt.subplots(2,2, figsize=(15,6))\n'
+    'for ax,h in zip(axes.flatten(), hooks[:4]):\n'
+    '    ax.plot(get_min(h))\n'
+    '    ax.set_ylim(0,1)\n'
+    'plt.tight_layout()',
+    md('## Generalized ReLU'),
+    '#export\n'
+    'def get_cnn_layers(data, nfs, layer, **kwargs):\n'
+    '    nfs = [1] + nfs\n'
+    '    return [layer(nfs[i], nfs[i+1], 5 if i==0 else 3, **kwargs)\n'
+    '            for i in range(len(nfs)-1)] + [\n'
+    '        nn.AdaptiveAvgPool2d(1), Lambda(flatten), nn.Linear(nfs[-1], data.c)]\n'
+    '\n'
+    'def conv_layer(ni, nf, ks=3, stride=2, **kwargs):\n'
+    '    return nn.Sequential(\n'
+    '        nn.Conv2d(ni, nf, ks, padding=ks//2, stride=stride), GeneralRelu(**kwargs))\n'
+    '\n'
+    'class GeneralRelu(nn.Module):\n'
+    '    def __init__(self, leak=None, sub=None, maxv=None):\n'
+    '        super().__init__()\n'
+    '        self.leak,self.sub,self.maxv = leak,sub,maxv\n'
+    '\n'
+    '    def forward(self, x): \n'
+    '        x = F.leaky_relu(x,self.leak) if self.leak is not None else F.relu(x)\n'
+    '        if self.sub is not None: x.sub_(self.sub)\n'
+    '        if self.maxv is not None: x.clamp_max_(self.maxv)\n'
+    '        return x\n'
+    '\n'
+    'def init_cnn(m, uniform=False):\n'
+    '    f = init.kaiming_uniform_ if uniform else init.kaiming_normal_\n'
+    '    for l in m:\n'
+    '        if isinstance(l, nn.Sequential):\n'
+    '            f(l[0].weight, a=0.1)\n'
+    '            l[0].bias.data.zero_()\n'
+    '\n'
+    'def get_cnn_model(data, nfs, layer, **kwargs):\n'
+    '    return nn.Sequential(*get_cnn_layers(data, nfs, layer, **kwargs))',
+    'def append_stats(hook, mod, inp, outp):\n'
+    "    if not hasattr(hook,'stats'): hook.stats = ([],[],[])\n"
+    '    means,stds,hists = hook.stats\n'
+    '    means.append(outp.data.mean().cpu())\n'
+    '    stds .append(outp.data.std().cpu())\n'
+    '    hists.append(outp.data.cpu().histc(40,-7,7))',
+    'model =  get_cnn_model(data, nfs, conv_layer, leak=0.1, sub=0.4, maxv=6.)\n'
+    'init_cnn(model)\n'
+    'learn,run = get_runner(model, data, lr=0.9, cbs=cbfs)',
+    'with Hooks(model, append_stats) as hooks:\n'
+    '    run.fit(1, learn)\n'
+    '    fig,(ax0,ax1) = plt.subplots(1,2, figsize=(10,4))\n'
+    '    for h in hooks:\n'
+    '        ms,ss,hi = h.stats\n'
+    '        ax0.plot(ms[:10])\n'
+    '        ax1.plot(ss[:10])\n'
+    '        h.remove()\n'
+    '    plt.legend(range(5));\n'
+    '    \n'
+    '    fig,(ax0,ax1) = plt.subplots(1,2, figsize=(10,4))\n'
+    '    for h in hooks:\n'
+    '        ms,ss,hi = h.stats\n'
+    '        ax0.plot(ms)\n'
+    '        ax1.plot(ss)\n'
+    '    plt.legend(range(5));',
+    'fig,axes = plt.subplots(2,2, figsize=(15,6))\n'
+    'for ax,h in zip(axes.flatten(), hooks[:4]):\n'
+    "    ax.imshow(get_hist(h), origin='lower')\n"
+    "    ax.axis('off')\n"
+    'plt.tight_layout()',
+    'def get_min(h):\n'
+    '    h1 = torch.stack(h.stats[2]).t().float()\n'
+    '    return h1[19:22].sum(0)/h1.sum(0)',
+    'fig,axes = plt.subplots(2,2, figsize=(15,6))\n'
+    'for ax,h in zip(axes.flatten(), hooks[:4]):\n'
+    '    ax.plot(get_min(h))\n'
+    '    ax.set_ylim(0,1)\n'
+    'plt.tight_layout()',
+    '#export\n'
+    'def get_learn_run(nfs, data, lr, layer, cbs=None, opt_func=None, uniform=False, **kwargs):\n'
+    '    model = get_cnn_model(data, nfs, layer, **kwargs)\n'
+    '    init_cnn(model, uniform=uniform)\n'
+    '    return get_runner(model, data, lr=lr, cbs=cbs, opt_func=opt_func)',
+    'sched = combine_scheds([0.5, 0.5], [sched_cos(0.2, 1.), sched_cos(1., 0.1)])',
+    "learn,run = get_learn_run(nfs, data, 1., conv_layer, cbs=cbfs+[partial(ParamScheduler,'lr', sched)])",
+    'run.fit(8, learn)',
+    'learn,run = get_learn_run(nfs, data, 1., conv_layer, uniform=True,\n'
+    "                          cbs=cbfs+[partial(ParamScheduler,'lr', sched)])",
+    'run.fit(8, learn)',
+]
+
+
+
 NOTEBOOKS = {
     "00_exports.ipynb": EXPORTS_00,
     "01_matmul.ipynb": MATMUL_01,
@@ -524,6 +873,7 @@ NOTEBOOKS = {
     "04_callbacks.ipynb": CALLBACKS_04,
     "05_anneal.ipynb": ANNEAL_05,
     "05b_early_stopping.ipynb": EARLY_STOPPING_05B,
+    "06_cuda_cnn_hooks_init.ipynb": CNN_HOOKS_06,
 }
 
 

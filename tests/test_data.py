@@ -14,7 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
+from autograder import learnable
 from autograder.data import (
     MNIST_FILENAME,
     MNIST_GIT_BLOB,
@@ -337,3 +340,39 @@ def test_the_sha256_override_wins_over_the_blob_id(served, cache, monkeypatch):
     monkeypatch.setenv(SHA256_ENV, "0" * 64)
     with pytest.raises(DataError, match="sha256 mismatch"):
         download_mnist(cache_dir=cache, mirrors=[url])
+
+
+# --- lesson 06's learnable images ---------------------------------------------------------
+
+def test_the_images_are_drawn_from_the_seed_and_normalized():
+    x, y = learnable.draw_images(3)
+    again, _ = learnable.draw_images(3)
+    other, _ = learnable.draw_images(4)
+    assert x.shape == (learnable.CNN_BATCH, 784) and y.shape == (learnable.CNN_BATCH,)
+    assert torch.equal(x, again) and not torch.equal(x, other)
+    assert abs(float(x.mean())) < 1e-5 and abs(float(x.std()) - 1) < 1e-5
+
+
+def test_the_grader_s_cnn_is_the_course_s():
+    # the course's comments: 28 -> 14 -> 7 -> 4 -> 2, channels 8, 16, 32, 32
+    blocks = [(2, 8, 14, 14), (2, 16, 7, 7), (2, 32, 4, 4), (2, 32, 2, 2)]
+    expected = [(2, 1, 28, 28)] + [s for b in blocks for s in (b, b)] + [(2, 32, 1, 1), (2, 32), (2, 10)]
+    assert learnable.cnn_layer_shapes(2) == expected
+
+
+def test_ten_sgd_steps_lower_the_cnn_s_loss_for_every_seed_tried():
+    for seed in range(20):
+        x, y = learnable.draw_images(seed)
+        torch.manual_seed(seed)
+        model = learnable.cnn()
+        weights = [p.detach().clone() for p in model.parameters()]
+        for _ in range(learnable.CNN_STEPS):
+            F.cross_entropy(model(x), y).backward()
+            with torch.no_grad():
+                for p in model.parameters():
+                    p -= learnable.CNN_LR * p.grad
+                    p.grad = None
+        with torch.no_grad():
+            before = float(F.cross_entropy(learnable.cnn_network(weights)(x), y))
+            after = float(F.cross_entropy(model(x), y))
+        assert after < before, (seed, before, after)

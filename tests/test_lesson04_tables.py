@@ -79,3 +79,17 @@ def test_a_request_gets_the_answers_it_builds_on_and_no_other():
         assert scenarios._grader_standin("TrainEvalCallback").__module__ == "grader_standins"
         assert scenarios._grader_standin("Runner") is None
     assert scenarios._grader_standin("TrainEvalCallback") is None  # gone with its request
+
+
+def test_the_grader_s_normalize_is_no_answer_to_2_1():
+    """``standins.normalize`` does what 6.1's scenario hands it (0-d statistics) and refuses the
+    per-feature statistics task 2.1 is graded on."""
+    import pytest
+    import torch
+
+    from autograder import standins
+
+    x = torch.randn(5, 3)
+    assert torch.equal(standins.normalize(x, x.mean(), x.std()), (x - x.mean()) / x.std())
+    with pytest.raises(TypeError):
+        standins.normalize(x, x.mean(0), x.std(0))

@@ -30,8 +30,9 @@ MUTANT = Path(__file__).parent / "mutants" / "matmul_broadcast_wrong_axis.py"
 # the grader calls the student's backward and its stand-in layers keep what the tasks' layers keep.
 INTERFACE = {"layer.backward()", "return self.out", "self.w, self.b = w, b"}
 # Python idioms a solution shares with any code, no answer to a task (the grader's "no rule: no
-# violations" writes ``return []`` as the None case of listify does).
-IDIOMS = {"return []"}
+# violations" writes ``return []`` as the None case of listify does; a module's ``__init__`` and a
+# context manager's ``__enter__`` are written alike everywhere).
+IDIOMS = {"return []", "return x", "return self", "super().__init__()"}
 GRADED = [t.id for lesson in ("l00_exports", "l01_matmul") for t in tasks_of(lesson)]
 
 
@@ -68,7 +69,7 @@ def release_text(folder: Path) -> dict[str, list[str]]:
     return files
 
 
-@pytest.mark.parametrize("lessons", [("l00", "l01", "l02"), ("l03", "l04", "l05")])
+@pytest.mark.parametrize("lessons", [("l00", "l01", "l02"), ("l03", "l04", "l05"), ("l06",)])
 def test_no_line_of_any_solution_region_is_in_the_release(release, lessons):
     secret = solution_only_lines(lessons) - INTERFACE - IDIOMS
     assert secret

@@ -10,11 +10,11 @@ import pytest
 from autograder.results import FAILED, PASSED
 from autograder.tasks import TASKS
 from builders import (
-    EXERCISES, SOLUTIONS, Submissions, assert_outcome, by_id, copy_lessons, describe, task_ids,
+    EXERCISES, SOLUTIONS, Submissions, assert_outcome, by_id, copy_lessons, describe, replace_task_cell, task_ids,
 )
 from course_notebooks import (
-    BATCH_COUNT_AVERAGES, COURSE_DIFFERENCES, FIRST_LIN_W_GRAD, THIRD_LIN_W_GRAD, WEIGHTED_AVERAGES,
-    write_course_notebooks,
+    BATCH_COUNT_AVERAGES, CNN_HOOKS_06, COURSE_DIFFERENCES, FIRST_LIN_W_GRAD, NOTEBOOKS, THIRD_LIN_W_GRAD,
+    WEIGHTED_AVERAGES, write_course_notebooks, write_notebook,
 )
 
 ALL_TASKS = list(TASKS)
@@ -72,6 +72,33 @@ def kit_lessons_without_task_metadata(folder):
     for path in folder.glob("l*.py"):
         path.write_text(re.sub(r'^# %% task="[\d.]+"', "# %%", path.read_text(), flags=re.MULTILINE))
     return folder
+
+
+@submissions.register(task_ids=task_ids("l06_cnn_hooks"))
+def course_notebook_06_with_only_the_later_cnns(folder):
+    """The first get_cnn_model and get_cnn_layers left out: the two later models are still 6.7's
+    and 6.13's, told apart by what they take."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, sources in NOTEBOOKS.items():
+        if name.startswith("06"):
+            sources = [c for c in CNN_HOOKS_06 if "def get_cnn_model(data):" not in c
+                       and "def get_cnn_layers(data, nfs):" not in c]
+        write_notebook(folder / name, sources)
+    return folder
+
+
+# The course's first CudaCallback, which takes its device and moves with .to(device).
+CUDA_WITH_A_DEVICE = """class CudaCallback(Callback):
+    def __init__(self, device): self.device = device
+    def begin_fit(self): self.model.to(self.device)
+    def begin_batch(self): self.run.xb, self.run.yb = self.xb.to(self.device), self.yb.to(self.device)
+"""
+
+
+@submissions.register(task_ids=["6.5"])
+def cuda_callback_with_a_device(folder):
+    copy_lessons(folder)
+    return replace_task_cell(folder / "l06_cnn_hooks.py", "6.5", CUDA_WITH_A_DEVICE)
 
 
 PLAIN_MODULE_01 = '''\
@@ -190,6 +217,20 @@ def test_course_style_notebooks_score_full_marks_but_where_the_course_differs(gr
     assert result.score == result.max_score - len(COURSE_DIFFERENCES) == len(TASKS) - len(COURSE_DIFFERENCES)
     for task_id, words in COURSE_DIFFERENCES.items():
         assert words in by_id(result)[task_id].message, by_id(result)[task_id].message
+
+
+def test_versions_of_get_cnn_model_are_told_apart_by_what_they_take(graded):
+    result = by_id(graded(course_notebook_06_with_only_the_later_cnns))
+    assert result["6.4"].status != PASSED and "get_cnn_model" in result["6.4"].message
+    assert result["6.7"].status != PASSED and "get_cnn_layers" in result["6.7"].message
+    for task_id in ("6.13", "6.9"):
+        assert result[task_id].status == PASSED, result[task_id].message
+    assert result["6.13"].location.startswith("06_cuda_cnn_hooks_init.ipynb")
+
+
+def test_the_course_s_first_cuda_callback_passes_by_what_it_moves(graded):
+    result = graded(cuda_callback_with_a_device)
+    assert_outcome(result, {}, ["6.5"])
 
 
 def test_the_course_mean_of_batch_means_costs_3_14_only(graded):

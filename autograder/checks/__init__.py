@@ -57,7 +57,7 @@ def operator_arg(name: str) -> dict:
 
 
 from autograder.checks import (  # noqa: E402,F401  (registration)
-    lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, training,
+    lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, training,
 )
 # the instructor's copy (``instructor/hidden.py``, out of the child's reach); a student
 # release has ``announced.py`` instead

@@ -170,6 +170,28 @@ def _module_class_rung(node) -> int | None:
     return None
 
 
+def _cnn_model_rung(node) -> int | None:
+    """Lesson 06's ``get_cnn_model``: 1 ``(data)``, 2 ``(data, nfs)``, 3 ``(data, nfs, layer, **kwargs)``."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or raises_not_implemented(node):
+        return None
+    count = len(params(node))
+    return 3 if count >= 3 or node.args.kwarg else count or None
+
+
+def _cnn_layers_rung(node) -> int | None:
+    """Lesson 06's ``get_cnn_layers``: 1 ``(data, nfs)``, 2 ``(data, nfs, layer, **kwargs)``."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or raises_not_implemented(node):
+        return None
+    return 2 if len(params(node)) >= 3 or node.args.kwarg else 1
+
+
+def _append_stats_rung(node) -> int | None:
+    """Lesson 06's ``append_stats``: 1 into lists by layer index, 2 onto the hook (``hook.stats``)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or raises_not_implemented(node):
+        return None
+    return 2 if "stats" in _called(node) else 1
+
+
 # kit name -> the rung a definition's code is (None: cannot tell; 0: on no rung of this ladder)
 EVIDENCE = {
     "matmul": _matmul_rung,
@@ -177,6 +199,9 @@ EVIDENCE = {
     "fit": _fit_rung,
     "DataLoader": _dataloader_rung,
     "Callback": _callback_rung,
+    "get_cnn_model": _cnn_model_rung,
+    "get_cnn_layers": _cnn_layers_rung,
+    "append_stats": _append_stats_rung,
 }
 AFTER_MODULE_EVIDENCE = _module_class_rung
 # what each rung of a ladder is, for notes

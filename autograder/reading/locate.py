@@ -139,6 +139,9 @@ KIT_PARAMS = {
     "4.7": "cbs cb_funcs", "4.8": "metrics in_train",
     "5.1": "f", "5.6": "pcts scheds", "5.8": "pname sched_funcs", "5.9": "cbs cb_funcs",
     "5.10": "max_iter min_lr max_lr",
+    "6.1": "train valid", "6.2": "func", "6.3": "x", "6.4": "data", "6.6": "tfm", "6.7": "ni nf ks stride",
+    "6.8": "m", "6.9": "hook mod inp outp", "6.10": "items", "6.11": "ms f", "6.12": "leak sub maxv",
+    "6.13": "ni nf ks stride", "6.14": "m uniform",
 }
 
 
