@@ -2,13 +2,15 @@
 
 A table of every task (result, points, where it was found in the student's files), then
 one section per task to fix with the grader's message, which already says what was
-expected, what came back and which function in which file to edit.
+expected, what came back and which function in which file to edit. The HTML adds the
+pictures of what grading measured (``feedback_pictures``).
 """
 from __future__ import annotations
 
 import html
 
 from autograder.classroom.record import StudentRecord, location
+from autograder.outputs import feedback_pictures
 from autograder.results import ERROR, PASSED
 
 MARKDOWN = "feedback.md"
@@ -70,7 +72,7 @@ def markdown(record: StudentRecord) -> str:
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
 .passed{color:#1a7f37}.failed{color:#b3261e}.error{color:#8e24aa}section{margin:1rem 0}
-pre{white-space:pre-wrap;background:#f6f6f6;padding:.6rem;border-radius:4px}.small{color:#666}"""
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.6rem;border-radius:4px}.small{color:#666}img{max-width:100%}"""
 
 
 def page(title: str, body: list[str], style: str = _STYLE) -> str:
@@ -97,6 +99,7 @@ def render_html(record: StudentRecord) -> str:
         where = f'<p class="small">Found at {escape(location(task))}.</p>' if location(task) else ""
         body.append(f'<section><h3 class="{escape(task.status)}">Task {escape(task.id)}: {escape(task.name)}</h3>'
                     f"{where}<pre>{escape(task.message)}</pre></section>")
+    body += feedback_pictures.section(record)
     notes = [*getattr(record.result, "notes", []), *record.result.flags]
     if notes:
         body.append("<ul>" + "".join(f"<li>Note: {escape(note)}</li>" for note in notes) + "</ul>")

@@ -1,0 +1,110 @@
+"""The pictures in a student's ``feedback.html``, drawn from what grading already measured.
+
+- The matmul ladder (1.2 to 1.8): one pair of bars per rung, the student's time beside the
+  reference's (the speed check's ratio, so the reference is 1×), with the limit.
+- The init tasks (2.3, 2.6): a histogram of the student's weights (the counts the check
+  kept, ``checks.lesson02.weights_histogram``) against the normal they should follow.
+"""
+from __future__ import annotations
+
+import html
+import math
+
+from autograder.classroom.record import StudentRecord, measures
+from autograder.outputs import plots
+from autograder.speed_limits import SPEED
+
+LADDER = ("1.2", "1.4", "1.6", "1.7", "1.8")  # the matmul versions, slowest first
+INIT_TASKS = ("2.3", "2.6")
+HEIGHT, WIDTH = 2.8, 6.5
+HEADING = "Your code in pictures"
+
+
+def _short(name: str) -> str:
+    """"matmul (einsum)" -> "einsum": the rung's own word."""
+    return name[name.find("(") + 1:name.rfind(")")] if "(" in name else name
+
+
+def matmul_ladder(record: StudentRecord) -> plots.Picture | None:
+    rungs = [record.task(task_id) for task_id in LADDER if record.task(task_id) is not None]
+    timed = [(task, measures(task)["speed_ratio"]) for task in rungs
+             if isinstance(measures(task).get("speed_ratio"), (int, float))]
+    if not timed:
+        return None
+    drawing, axes = plots.figure(HEIGHT, WIDTH)
+    positions = range(len(timed))
+    axes.bar([p - 0.2 for p in positions], [1.0] * len(timed), width=0.4, color=plots.GREY,
+             label="the reference's time (1×)")
+    axes.bar([p + 0.2 for p in positions], [ratio for _, ratio in timed], width=0.4, color=plots.BLUE,
+             label="your time")
+    for position, (task, ratio) in enumerate(timed):
+        axes.annotate(f"{ratio:.2f}×", (position + 0.2, ratio), xytext=(0, 2), textcoords="offset points",
+                      ha="center", fontsize=8)
+    limits = {SPEED[task.id].ratio for task, _ in timed if task.id in SPEED and SPEED[task.id].ratio}
+    for limit in sorted(limits):
+        axes.axhline(limit, color=plots.RED, linestyle="dashed", linewidth=1, label=f"the limit ({limit:g}×)")
+    highest = max([*limits, *(ratio for _, ratio in timed), 1.0])
+    axes.set_ylim(0, highest * 1.35)
+    axes.set_xticks(list(positions), [f"{task.id}\n{_short(task.name)}" for task, _ in timed], fontsize=8)
+    untimed = [task for task in rungs if task not in [t for t, _ in timed]]
+    axes.set_xlabel("matmul, rung by rung" + (f" (not timed: {', '.join(t.id for t in untimed)})" if untimed else ""))
+    axes.set_ylabel("time / reference's time")
+    axes.set_title("Your matmul against the reference's")
+    axes.legend(loc="upper center", ncol=3, fontsize=8)
+    alt = ("Bar chart, one pair of bars per matmul rung, your time beside the reference's (1×): "
+           + "; ".join(f"{task.id} ({_short(task.name)}) {ratio:.2f}×" for task, ratio in timed)
+           + (f". The dashed line is the limit, {', '.join(f'{limit:g}×' for limit in sorted(limits))}" if limits else "")
+           + "." + (f" Not timed: {', '.join(task.id for task in untimed)}." if untimed else ""))
+    return plots.picture(drawing, alt)
+
+
+def init_histogram(record: StudentRecord, task_id: str) -> plots.Picture | None:
+    task = record.task(task_id)
+    kept = measures(task) if task is not None else {}
+    counts = kept.get("weights_counts")
+    if not isinstance(counts, list) or not counts or not sum(counts):
+        return None
+    n_in, n_out = int(kept["weights_n_in"]), int(kept["weights_n_out"])
+    low, high = float(kept["weights_low"]), float(kept["weights_high"])
+    width = (high - low) / len(counts)
+    centres = [low + width * (i + 0.5) for i in range(len(counts))]
+    std = math.sqrt(2 / n_in)
+    total = sum(counts)
+    expected = [total * width * math.exp(-x * x / (2 * std * std)) / (std * math.sqrt(2 * math.pi)) for x in centres]
+    function = task.name
+    drawing, axes = plots.figure(HEIGHT, WIDTH)
+    axes.bar(centres, counts, width=width, color=plots.BLUE, alpha=0.75, label=f"your {function}({n_in}, {n_out})")
+    axes.plot(centres, expected, color=plots.RED, linewidth=1.5,
+              label=f"expected: normal, std sqrt(2/{n_in}) = {std:.4f}")
+    axes.set_xlabel("weight value")
+    axes.set_ylabel(f"weights per bin (of {total})")
+    axes.set_ylim(0, max(*counts, *expected) * 1.45)  # room for the legend above the peak
+    axes.set_title(f"Task {task_id}: your weights against the expected normal")
+    axes.legend(loc="upper left", fontsize=8)
+    theirs = _std(centres, counts)
+    alt = (f"Histogram of the {total} weights your {function}({n_in}, {n_out}) returned, "
+           f"standard deviation about {theirs:.4f}, with the expected normal curve over it "
+           f"(mean 0, standard deviation sqrt(2/{n_in}) = {std:.4f}).")
+    return plots.picture(drawing, alt)
+
+
+def _std(centres: list[float], counts: list[int]) -> float:
+    """The histogram's standard deviation (the bins' centres): what the picture shows."""
+    total = sum(counts)
+    mean = sum(x * n for x, n in zip(centres, counts)) / total
+    return math.sqrt(sum(n * (x - mean) ** 2 for x, n in zip(centres, counts)) / total)
+
+
+def pictures(record: StudentRecord) -> list[plots.Picture]:
+    if not record.graded:
+        return []
+    drawn = [matmul_ladder(record), *(init_histogram(record, task_id) for task_id in INIT_TASKS)]
+    return [picture for picture in drawn if picture is not None]
+
+
+def section(record: StudentRecord) -> list[str]:
+    """The feedback page's pictures, as HTML; nothing when grading measured none."""
+    drawn = pictures(record)
+    if not drawn:
+        return []
+    return [f"<h2>{html.escape(HEADING)}</h2>", *(f"<p>{plots.html_image(picture, '')}</p>" for picture in drawn)]
