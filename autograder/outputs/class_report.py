@@ -14,6 +14,7 @@ from urllib.parse import quote
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from autograder import messages
 from autograder.classroom.record import ClassReport, StudentRecord, location
 from autograder.outputs import feedback, plots
 from autograder.results import PASSED
@@ -25,7 +26,8 @@ _EDIT_TAIL = re.compile(r"[^\n]* in [^\n]*\.")  # messages.EDIT, the last senten
 _NOTE = re.compile(r"\s*\bNote: .*$", re.DOTALL)  # what the finder noticed: differs from student to student
 _PLACE = re.compile(r"\((?:[^()]*\.(?:py|ipynb))?,? ?(?:cell|line) [^()]*\)")  # (l01_matmul.py, line 40)
 UNREADABLE = "could not be read"
-MISSING_FILE = "is missing from the submission"
+MISSING_FILE = messages.MISSING_LESSON.split("}", 1)[1].strip()  # "is missing from the submission"
+OUT_OF_TIME = messages.OUT_OF_TIME.split("{", 1)[0]
 SHOWN_GROUPS = 5  # per task; the others are folded under one line, whole
 RULE_CHECKS = {"rules"}
 SPEED_CHECKS = {"speed", "speed (work)", "speed (memory)", "speed (time)"}  # as speed.py and the checks name them
@@ -75,27 +77,27 @@ class FileProblem:
 
 
 def _file_kind(body: str) -> str:
-    if body.startswith("could not read "):
+    """Which problem of a whole file the message reports, or "" for a task's own failure."""
+    if body.startswith("could not read "):  # reading.submission: not JSON, not UTF-8, ...
         return UNREADABLE
     if MISSING_FILE in body:
         return "missing from the submission"
-    if body.startswith("not graded: the submission's time limit"):
+    if body.startswith(OUT_OF_TIME):
         return "out of time"
-    return "one problem in several tasks"
+    return ""
 
 
 def file_problems(report: ClassReport) -> list[FileProblem]:
-    """A message that one student got, word for word, for several tasks is one problem of the
-    submission (a notebook that is not valid JSON, a missing lesson file), listed once."""
+    """A file that could not be read, or is missing, or a time limit that ran out, fails every
+    task it holds with one message: listed once per student, not under each task."""
     found = []
     for record in report.graded:
         by_body: dict[str, list] = defaultdict(list)
         for task in record.result.tasks:
-            if task.status != PASSED and task.message:
+            if task.status != PASSED and _file_kind(_body(task.message)):
                 by_body[_body(task.message)].append(task)
-        for body, tasks in by_body.items():
-            if len(tasks) > 1:
-                found.append(FileProblem(_file_kind(body), record.name, body, [t.id for t in tasks], record.student))
+        found += [FileProblem(_file_kind(body), record.name, body, [t.id for t in tasks], record.student)
+                  for body, tasks in by_body.items()]
     return sorted(found, key=lambda p: (p.kind != UNREADABLE, p.kind, p.student))
 
 

@@ -1,0 +1,55 @@
+"""A page as headless Chromium renders it: what its images decoded to and the text it shows.
+
+The page is copied with a small script added at its end that, once everything loaded,
+writes what the browser sees into the DOM (each image's alt text and decoded size, the
+text of every ``<pre>``, whether any of them overflows its box), and Chromium's
+``--dump-dom`` prints that DOM. Without a Chromium, ``find_chromium`` returns None and the
+test that needs it skips, saying so.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+CANDIDATES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "headless_shell")
+MISSING = ("no headless Chromium found (chromium-headless-shell, chromium or google-chrome on PATH, "
+           "or AUTOGRADER_CHROMIUM): the HTML-level checks ran, the rendered ones did not")
+_PROBE = """<script>addEventListener("load", () => {
+  const seen = {images: [...document.images].map(i => ({alt: i.alt, width: i.naturalWidth, height: i.naturalHeight,
+                                                    shown: i.getBoundingClientRect().width})),
+                pre: [...document.querySelectorAll("pre")].map(p => ({text: p.innerText,
+                                                                   overflows: p.scrollWidth > p.clientWidth + 1})),
+                text: document.body.innerText};
+  const out = document.createElement("output"); out.id = "seen"; out.textContent = JSON.stringify(seen);
+  document.body.appendChild(out);
+});</script>"""
+_SEEN = re.compile(r'<output id="seen">(.*?)</output>', re.DOTALL)
+
+
+def find_chromium() -> str | None:
+    named = os.environ.get("AUTOGRADER_CHROMIUM")
+    if named:
+        return named if Path(named).exists() else None
+    return next((found for name in CANDIDATES if (found := shutil.which(name))), None)
+
+
+def rendered(chromium: str, page: Path, scratch: Path, screenshot: Path | None = None) -> dict:
+    """What Chromium showed of ``page``: {"images": [...], "pre": [...], "text": str}."""
+    probe = scratch / page.name
+    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+               "--window-size=1200,900"]
+    done = subprocess.run([*command, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120)
+    found = _SEEN.search(done.stdout)
+    if found is None:
+        raise AssertionError(f"Chromium showed no page: exit {done.returncode}, {done.stderr[-2000:]}")
+    if screenshot is not None:
+        subprocess.run([*command, "--window-size=1200,4000", f"--screenshot={screenshot}", page.as_uri()],
+                       capture_output=True, timeout=120, cwd=scratch)
+    import html
+
+    return json.loads(html.unescape(found.group(1)))
