@@ -257,7 +257,8 @@ def chromium():
 def test_the_example_pages_as_chromium_renders_them(example, chromium, page, tmp_path):
     out, report = example
     seen = rendered(chromium, out / page, tmp_path)
-    assert seen["images"] and all(image["width"] > 0 and image["shown"] > 0 and image["alt"] for image in seen["images"])
+    assert seen["images"] and all(image["decoded"] and image["inked"] > 100 and image["shown"] > 0 and image["alt"]
+                                  for image in seen["images"]), seen["images"]
     original = [html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"', (out / page).read_text())]
     assert [image["alt"] for image in seen["images"]] == original  # the alt text is the plot's own
     assert not any(pre["overflows"] for pre in seen["pre"])  # nothing cut off at the edge of its box

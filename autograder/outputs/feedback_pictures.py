@@ -70,11 +70,12 @@ def init_histogram(record: StudentRecord, task_id: str) -> plots.Picture | None:
     centres = [low + width * (i + 0.5) for i in range(len(counts))]
     std = math.sqrt(2 / n_in)
     total = sum(counts)
-    expected = [total * width * math.exp(-x * x / (2 * std * std)) / (std * math.sqrt(2 * math.pi)) for x in centres]
+    grid = [low + (high - low) * i / 200 for i in range(201)]  # the curve drawn smooth, counted per bin
+    expected = [total * width * math.exp(-x * x / (2 * std * std)) / (std * math.sqrt(2 * math.pi)) for x in grid]
     function = task.name
     drawing, axes = plots.figure(HEIGHT, WIDTH)
     axes.bar(centres, counts, width=width, color=plots.BLUE, alpha=0.75, label=f"your {function}({n_in}, {n_out})")
-    axes.plot(centres, expected, color=plots.RED, linewidth=1.5,
+    axes.plot(grid, expected, color=plots.RED, linewidth=1.5,
               label=f"expected: normal, std sqrt(2/{n_in}) = {std:.4f}")
     axes.set_xlabel("weight value")
     axes.set_ylabel(f"weights per bin (of {total})")

@@ -160,7 +160,7 @@ def speed_ratio(report: ClassReport, limits: dict[str, float]) -> Picture | None
     named, table = [], [("Task", "Timed", "Median", "Slowest", "Limit", "Over the limit")]
     limit_shown = False
     for position, (task_id, ratios) in enumerate(per_task.items()):
-        spread = [position + 0.3 * ((i % 7) - 3) / 3 for i in range(len(ratios))]
+        spread = [position + 0.6 * ((i * 0.618034) % 1 - 0.5) for i in range(len(ratios))]  # even, no stripes
         axes.scatter(spread, [r for r, _ in ratios], s=18, alpha=0.7, color=BLUE,
                      label="one student: time ÷ reference's" if position == 0 else None)
         limit = limits.get(task_id)
@@ -184,7 +184,7 @@ def speed_ratio(report: ClassReport, limits: dict[str, float]) -> Picture | None
     axes.set_xlabel("task")
     axes.set_ylabel("time / reference's time")
     axes.set_title("Speed ratio per task (each dot a student)")
-    axes.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    axes.legend(loc="upper center", ncol=3, fontsize=8, framealpha=0.9)
     students = len({name for ratios in per_task.values() for _, name in ratios})
     over_count = sum(1 for task_id, ratios in per_task.items() for r, _ in ratios if r > limits.get(task_id, r))
     alt = (f"Dot plot of each student's time over the reference's for tasks {', '.join(per_task)} "
