@@ -30,7 +30,12 @@ NAMES = {"1.1": "get_data", "1.2": "matmul (three loops)", "1.3": "frobenius", "
 LONG = ("no definition for Task 1.3: it needs a `def frobenius` (found none). Your notebook computes the Frobenius "
         "norm inline (mo.ipynb, cell 12: `(m1 * m1).sum().sqrt()`) but defines no function for it; the kit grades "
         "`frobenius(a)`: wrap that code in a function with this signature, then check again for its functionality.")
-UNREADABLE = "could not read 01_matmul.ipynb: it is not a valid notebook (invalid JSON: Expecting value: line 220 column 13 (char 4421))."
+UNREADABLE = ("could not read 01_matmul.ipynb: it is not a valid notebook "
+              "(invalid JSON: Expecting value: line 220 column 13 (char 4421)).")
+
+
+LADDER_AND_13 = ("1.3", "1.6", "1.7", "1.8")
+RAISED = "mse raised TypeError: unsupported operand (l02_fully_connected.py, line 40)."
 
 
 def _task(task_id, status=PASSED, body="", file="l02_fully_connected.py", **measures):
@@ -59,9 +64,9 @@ def report():
         _record("bo", [_task("1.6", speed_ratio=9.5), _task("1.7", speed_ratio=1.4), _task("1.8", speed_ratio=1.0),
                        _task("1.3", FAILED, LONG, "mo.ipynb"), _task("2.8", FAILED, _mse(0.5))]),
         _record("cy", [_task("1.6", speed_ratio=1.1), _task("1.7", speed_ratio=1.6), _task("1.8", speed_ratio=1.1),
-                       _task("1.3"), _task("2.8", FAILED, "mse raised TypeError: unsupported operand (l02_fully_connected.py, line 40).")]),
-        _record("eve", [_task(task_id, ERROR, UNREADABLE, "01_matmul.ipynb") for task_id in ("1.3", "1.6", "1.7", "1.8")]
-                + [_task("2.8")]),
+                       _task("1.3"), _task("2.8", FAILED, RAISED)]),
+        _record("eve", [*(_task(task_id, ERROR, UNREADABLE, "01_matmul.ipynb") for task_id in LADDER_AND_13),
+                        _task("2.8")]),
     ])
 
 
@@ -87,7 +92,8 @@ def _is_whole(shown: str, messages: list[str]) -> bool:
         if at < 0:
             continue
         before, after = message[:at], message[at + len(shown):]
-        if (before == "" or re.fullmatch(r"Task [\w.]+ \(.*\): ", before)) and (after == "" or after.startswith(" Edit ")):
+        named = before == "" or re.fullmatch(r"Task [\w.]+ \(.*\): ", before)
+        if named and (after == "" or after.startswith(" Edit ")):
             return True
     return False
 
@@ -115,7 +121,8 @@ def test_a_failure_group_shows_one_whole_message_the_students_and_a_count(report
 
 def test_a_file_that_could_not_be_read_is_one_group_not_one_per_task(report):
     problems = class_report.file_problems(report)
-    assert [(p.kind, p.student, p.task_ids) for p in problems] == [("could not be read", "eve", ["1.3", "1.6", "1.7", "1.8"])]
+    assert [(p.kind, p.student, p.task_ids) for p in problems] == [
+        ("could not be read", "eve", ["1.3", "1.6", "1.7", "1.8"])]
     assert problems[0].message == UNREADABLE
     groups = class_report.common_failures(report)
     assert set(groups) == {"1.3", "2.8"} and all("eve" not in g.students for g in groups["1.3"])
@@ -147,7 +154,8 @@ def test_every_plot_has_labels_a_legend_and_alt_text_from_its_numbers(report):
     assert "4 graded students, out of 5: lowest 1, median 3.5, highest 4" in scores.alt
     assert "median 3.5" in scores.legend
     assert set(rates.legend) == {label for _, _, label in plots.PASS_BANDS}  # the orange bars say what they are
-    assert "each of 5 tasks: 3 with 75% or more passing (green), 1 with 40% to 74% (orange), 1 under 40% (red)" in rates.alt
+    assert ("each of 5 tasks: 3 with 75% or more passing (green), 1 with 40% to 74% (orange), 1 under 40% (red)"
+            in rates.alt)
     assert ("2.8", "mse", "1", "4", "25%") in rates.table
     page = class_report.render(report, LIMITS)
     assert [html.unescape(alt) for alt in re.findall(r'<img alt="([^"]*)"', page)] == [p.alt for p in pictures]
@@ -219,7 +227,7 @@ def test_feedback_without_measures_has_no_pictures(report):
 
 # -- the example class, graded once -------------------------------------------------------
 
-EXAMPLE_TASKS = ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "2.3", "2.4", "2.6"]  # not 2.8: hana hangs there
+EXAMPLE_TASKS = ["1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "2.3", "2.4", "2.6"]  # not 2.8: hana hangs
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +235,8 @@ def example(tmp_path_factory):
     from autograder.classroom import grade_class
 
     out = tmp_path_factory.mktemp("example") / "results"
-    report = grade_class(REPO / "examples" / "class", out=out, jobs=2, seed=99, task_ids=EXAMPLE_TASKS, progress=Quiet())
+    report = grade_class(REPO / "examples" / "class", out=out, jobs=2, seed=99, task_ids=EXAMPLE_TASKS,
+                         progress=Quiet())
     return out, report
 
 

@@ -53,7 +53,8 @@ def matmul_ladder(record: StudentRecord) -> plots.Picture | None:
     axes.legend(loc="upper center", ncol=3, fontsize=8)
     alt = ("Bar chart, one pair of bars per matmul rung, your time beside the reference's (1×): "
            + "; ".join(f"{task.id} ({_short(task.name)}) {ratio:.2f}×" for task, ratio in timed)
-           + (f". The dashed line is the limit, {', '.join(f'{limit:g}×' for limit in sorted(limits))}" if limits else "")
+           + (f". The dashed line is the limit, {', '.join(f'{limit:g}×' for limit in sorted(limits))}"
+              if limits else "")
            + "." + (f" Not timed: {', '.join(task.id for task in untimed)}." if untimed else ""))
     return plots.picture(drawing, alt)
 

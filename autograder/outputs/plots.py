@@ -72,7 +72,8 @@ def html_table(rows: list[tuple[str, ...]], summary: str) -> str:
         return ""
     head = "".join(f"<th>{html.escape(cell)}</th>" for cell in rows[0])
     body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows[1:])
-    return f'<details><summary>{html.escape(summary)}</summary><table class="grid"><tr>{head}</tr>{body}</table></details>'
+    return (f'<details><summary>{html.escape(summary)}</summary>'
+            f'<table class="grid"><tr>{head}</tr>{body}</table></details>')
 
 
 def _count(number: int, thing: str) -> str:
@@ -190,6 +191,7 @@ def speed_ratio(report: ClassReport, limits: dict[str, float]) -> Picture | None
     alt = (f"Dot plot of each student's time over the reference's for tasks {', '.join(per_task)} "
            f"({_count(students, 'student')} timed; a grey line at 1, dashed red lines at each task's limit). "
            f"{_count(over_count, 'time')} over the limit. "
-           + ("Named on the plot: " + "; ".join(f"{name} ({task_id}, {ratio:.2f}×)" for task_id, name, ratio in named) + "."
+           + ("Named on the plot: " + "; ".join(f"{name} ({task_id}, {ratio:.2f}×)" for task_id, name, ratio in named)
+              + "."
               if named else "No student is named: none is over the limit or far slower than the class."))
     return picture(drawing, alt, table)
