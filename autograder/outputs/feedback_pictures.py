@@ -18,6 +18,7 @@ LADDER = ("1.2", "1.4", "1.6", "1.7", "1.8")  # the matmul versions, slowest fir
 INIT_TASKS = ("2.3", "2.6")
 HEIGHT, WIDTH = 2.8, 6.5
 HEADING = "Your code in pictures"
+MARGINS = {"left": 0.12, "right": 0.98, "top": 0.9}  # and a bottom per picture: room for its tick labels
 
 
 def _short(name: str) -> str:
@@ -56,7 +57,7 @@ def matmul_ladder(record: StudentRecord) -> plots.Picture | None:
            + (f". The dashed line is the limit, {', '.join(f'{limit:g}×' for limit in sorted(limits))}"
               if limits else "")
            + "." + (f" Not timed: {', '.join(task.id for task in untimed)}." if untimed else ""))
-    return plots.picture(drawing, alt)
+    return plots.picture(drawing, alt, margins={**MARGINS, "bottom": 0.28})
 
 
 def init_histogram(record: StudentRecord, task_id: str) -> plots.Picture | None:
@@ -87,7 +88,7 @@ def init_histogram(record: StudentRecord, task_id: str) -> plots.Picture | None:
     alt = (f"Histogram of the {total} weights your {function}({n_in}, {n_out}) returned, "
            f"standard deviation about {theirs:.4f}, with the expected normal curve over it "
            f"(mean 0, standard deviation sqrt(2/{n_in}) = {std:.4f}).")
-    return plots.picture(drawing, alt)
+    return plots.picture(drawing, alt, margins={**MARGINS, "bottom": 0.2})
 
 
 def _std(centres: list[float], counts: list[int]) -> float:

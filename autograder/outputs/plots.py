@@ -42,8 +42,10 @@ def figure(height: float = 3.0, width: float = WIDTH):
     return drawing, drawing.add_subplot()
 
 
-def picture(drawing, alt: str, table: list[tuple[str, ...]] | None = None) -> Picture:
-    """The figure as PNG bytes, with the labels it carries read back from it."""
+def picture(drawing, alt: str, table: list[tuple[str, ...]] | None = None, margins: dict | None = None) -> Picture:
+    """The figure as PNG bytes, with the labels it carries read back from it. ``margins``
+    (``subplots_adjust``'s) instead of a tight layout: a third of the time, for the
+    pictures drawn once per student."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     axes = drawing.axes[0]
@@ -52,7 +54,10 @@ def picture(drawing, alt: str, table: list[tuple[str, ...]] | None = None) -> Pi
                  legend=tuple(text.get_text() for text in legend.get_texts()) if legend else (),
                  annotations=tuple(text.get_text() for text in axes.texts))
     FigureCanvasAgg(drawing)
-    drawing.tight_layout()
+    if margins:
+        drawing.subplots_adjust(**margins)
+    else:
+        drawing.tight_layout()
     buffer = io.BytesIO()
     drawing.savefig(buffer, format="png")
     return Picture(buffer.getvalue(), alt, table=table or [], **found)
