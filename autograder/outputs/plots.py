@@ -59,7 +59,7 @@ def picture(drawing, alt: str, table: list[tuple[str, ...]] | None = None, margi
     else:
         drawing.tight_layout()
     buffer = io.BytesIO()
-    drawing.savefig(buffer, format="png")
+    drawing.savefig(buffer, format="png", pil_kwargs={"compress_level": 1})  # a quarter faster, a third larger
     return Picture(buffer.getvalue(), alt, table=table or [], **found)
 
 
