@@ -48,7 +48,7 @@ def failure_pattern(message: str) -> str:
     """What a message says once what differs between students is taken out (numbers, places,
     notes, the file to edit): the key failures are grouped by, never shown."""
     text = _NOTE.sub("", _body(message))
-    return _NUMBER.sub("#", _PLACE.sub("(…)", text))
+    return _NUMBER.sub("#", _PLACE.sub("(place)", text))
 
 
 def failed_check(task) -> str:
@@ -157,9 +157,9 @@ def _group(group: FailureGroup, graded: int) -> str:
 def _file_problems_section(problems: list[FileProblem]) -> list[str]:
     if not problems:
         return []
-    body = ["<h3>Whole files: could not be read or missing</h3>",
-            "<p class=\"small\">One problem of a student's file fails every task in it; each is listed once here, "
-            "not under each task.</p>"]
+    body = ["<h3>Problems of a whole file</h3>",
+            "<p class=\"small\">A file that could not be read or is missing (or a time limit that ran out) fails "
+            "every task it holds with one message: each is listed once here, not under each task.</p>"]
     for problem in problems:
         tasks = problem.task_ids
         span = f"tasks {tasks[0]} to {tasks[-1]}" if len(tasks) > 2 else " and ".join(tasks)
