@@ -32,9 +32,9 @@ function inked(image) {  // dark pixels in the image's bottom quarter (axis labe
   for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 200 && data[i] + data[i + 1] + data[i + 2] < 300) count++;
   return count;
 }
-addEventListener("load", async () => {
+addEventListener("load", () => {  // synchronous: an async step may outlast the dump
   const images = [...document.images];
-  const decoded = await Promise.all(images.map(i => i.decode().then(() => true, () => false)));
+  const decoded = images.map(i => i.complete && i.naturalWidth > 0);
   const seen = {images: images.map((i, n) => ({alt: i.alt, width: i.naturalWidth, height: i.naturalHeight,
                                               decoded: decoded[n], inked: decoded[n] ? inked(i) : 0,
                                               shown: i.getBoundingClientRect().width})),
@@ -60,8 +60,11 @@ def rendered(chromium: str, page: Path, scratch: Path, screenshot: Path | None =
     probe.write_text(page.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8")
     command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
                "--window-size=1200,900"]
-    done = subprocess.run([*command, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=60)
-    found = _SEEN.search(done.stdout)
+    for _attempt in range(2):  # now and then the shell dumps before the load event: once more
+        done = subprocess.run([*command, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=60)
+        found = _SEEN.search(done.stdout)
+        if found is not None:
+            break
     if found is None:
         raise AssertionError(f"Chromium showed no page: exit {done.returncode}, {done.stderr[-2000:]}")
     if screenshot is not None:

@@ -204,17 +204,20 @@ def test_feedback_shows_the_matmul_ladder_and_the_weights_against_the_normal():
                              _task("1.8", speed_ratio=0.78), _task("2.3", **_draw(math.sqrt(2 / 784))),
                              _task("2.6", FAILED, "kaiming_torch(784, 50) has std 0.2; expected 0.0505",
                                    **_draw(math.sqrt(2 / 50)))])
-    ladder, right, wrong = feedback_pictures.pictures(record)
+    ladder, weights = feedback_pictures.pictures(record)
     assert ladder.alt == ("Bar chart, one pair of bars per matmul rung, your time beside the reference's (1×): "
                           "1.6 (broadcasting) 2.03×; 1.7 (einsum) 1.95×; 1.8 (pytorch) 0.78×. "
                           "The dashed line is the limit, 5×. Not timed: 1.2.")
     assert ladder.annotations == ("2.03×", "1.95×", "0.78×") and "not timed: 1.2" in ladder.xlabel
     assert set(ladder.legend) == {"your time", "the reference's time (1×)", "the limit (5×)"}
-    assert "your he_init(784, 50)" in right.legend and "expected: normal, std sqrt(2/784) = 0.0505" in right.legend
-    theirs = [float(x) for x in re.findall(r"standard deviation about ([\d.]+)", right.alt + wrong.alt)]
-    assert theirs[0] == pytest.approx(0.0505, rel=0.03) and theirs[1] == pytest.approx(0.2, rel=0.03)
+    assert weights.legend == ("your he_init(784, 50) (2.3)", "your kaiming_torch(784, 50) (2.6)",
+                              "expected: normal, std sqrt(2/784) = 0.0505")
+    assert weights.title == "Your weights against the expected normal (Tasks 2.3 and 2.6)"
+    theirs = [float(x) for x in re.findall(r"standard deviation about (\d\.\d+)", weights.alt)]
+    assert theirs[0] == pytest.approx(0.0505, rel=0.03) and theirs[1] == pytest.approx(0.2, rel=0.03)  # fan_out's
+    assert "he_init(784, 50) (Task 2.3), 39200 weights" in weights.alt
     page = feedback.render_html(record)
-    assert [html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"', page)] == [ladder.alt, right.alt, wrong.alt]
+    assert [html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"', page)] == [ladder.alt, weights.alt]
     assert f"<h2>{feedback_pictures.HEADING}</h2>" in page
 
 
@@ -251,7 +254,8 @@ def test_the_example_report_reads_whole_in_its_html(example):
     alts = [html.unescape(alt) for alt in re.findall(r'<img alt="([^"]*)"', page)]
     assert len(alts) == 3 and all(alts) and alts[2].startswith("Dot plot of each student's time over the reference's")
     ada = (out / "students" / "ada" / "feedback.html").read_text()
-    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', ada)) == 3  # ladder, 2.3, 2.6
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', ada)) == 2  # the ladder, 2.3 and 2.6
+    assert "he_init(784, 50) (Task 2.3)" in ada and "kaiming_torch(784, 50) (Task 2.6)" in ada
 
 
 @pytest.fixture(scope="module")

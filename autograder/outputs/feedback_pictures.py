@@ -2,8 +2,9 @@
 
 - The matmul ladder (1.2 to 1.8): one pair of bars per rung, the student's time beside the
   reference's (the speed check's ratio, so the reference is 1×), with the limit.
-- The init tasks (2.3, 2.6): a histogram of the student's weights (the counts the check
-  kept, ``checks.lesson02.weights_histogram``) against the normal they should follow.
+- The init tasks (2.3, 2.6): one histogram of the student's weights for each (the counts
+  the check kept, ``checks.lesson02.weights_histogram``), as densities under the normal
+  they should follow. One picture for both: each costs a figure, drawn once per student.
 """
 from __future__ import annotations
 
@@ -60,34 +61,60 @@ def matmul_ladder(record: StudentRecord) -> plots.Picture | None:
     return plots.picture(drawing, alt, margins={**MARGINS, "bottom": 0.28})
 
 
-def init_histogram(record: StudentRecord, task_id: str) -> plots.Picture | None:
+def _weights(record: StudentRecord, task_id: str) -> dict | None:
+    """The histogram an init check kept of the student's draw, or None."""
     task = record.task(task_id)
     kept = measures(task) if task is not None else {}
     counts = kept.get("weights_counts")
     if not isinstance(counts, list) or not counts or not sum(counts):
         return None
-    n_in, n_out = int(kept["weights_n_in"]), int(kept["weights_n_out"])
     low, high = float(kept["weights_low"]), float(kept["weights_high"])
     width = (high - low) / len(counts)
-    centres = [low + width * (i + 0.5) for i in range(len(counts))]
-    std = math.sqrt(2 / n_in)
-    total = sum(counts)
-    grid = [low + (high - low) * i / 200 for i in range(201)]  # the curve drawn smooth, counted per bin
-    expected = [total * width * math.exp(-x * x / (2 * std * std)) / (std * math.sqrt(2 * math.pi)) for x in grid]
-    function = task.name
+    return {"task": task, "counts": counts, "n_in": int(kept["weights_n_in"]), "n_out": int(kept["weights_n_out"]),
+            "edges": [low + width * i for i in range(len(counts) + 1)], "width": width}
+
+
+def _normal(x: float, std: float) -> float:
+    return math.exp(-x * x / (2 * std * std)) / (std * math.sqrt(2 * math.pi))
+
+
+def init_histogram(record: StudentRecord) -> plots.Picture | None:
+    """Every init task's draw in one picture, as densities: they share the expected normal."""
+    drawn = [found for task_id in INIT_TASKS if (found := _weights(record, task_id))]
+    if not drawn:
+        return None
     drawing, axes = plots.figure(HEIGHT, WIDTH)
-    axes.bar(centres, counts, width=width, color=plots.BLUE, alpha=0.75, label=f"your {function}({n_in}, {n_out})")
-    axes.plot(grid, expected, color=plots.RED, linewidth=1.5,
-              label=f"expected: normal, std sqrt(2/{n_in}) = {std:.4f}")
+    highest, described = 0.0, []
+    for number, (found, color) in enumerate(zip(drawn, (plots.BLUE, plots.ORANGE))):
+        total, task = sum(found["counts"]), found["task"]
+        density = [count / (total * found["width"]) for count in found["counts"]]
+        call = f"{task.name}({found['n_in']}, {found['n_out']})"
+        filled = number == 0  # the second an outline over the first: both stay visible where they agree
+        axes.stairs(density, found["edges"], fill=filled, alpha=0.6 if filled else 1.0, color=color,
+                    linewidth=1.5, label=f"your {call} ({task.id})")
+        highest = max(highest, *density)
+        centres = [edge + found["width"] / 2 for edge in found["edges"][:-1]]
+        described.append(f"{call} (Task {task.id}), {total} weights, standard deviation about "
+                         f"{_std(centres, found['counts']):.4f}")
+    low = min(found["edges"][0] for found in drawn)
+    high = max(found["edges"][-1] for found in drawn)
+    grid = [low + (high - low) * i / 200 for i in range(201)]  # the curve drawn smooth
+    expected = sorted({found["n_in"] for found in drawn})
+    for n_in in expected:
+        std = math.sqrt(2 / n_in)
+        axes.plot(grid, [_normal(x, std) for x in grid], color=plots.RED, linewidth=1.5,
+                  label=f"expected: normal, std sqrt(2/{n_in}) = {std:.4f}")
+        highest = max(highest, _normal(0, std))
+    axes.set_xlim(low, high)
+    axes.set_ylim(0, highest * 1.45)  # room for the legend above the peak
     axes.set_xlabel("weight value")
-    axes.set_ylabel(f"weights per bin (of {total})")
-    axes.set_ylim(0, max(*counts, *expected) * 1.45)  # room for the legend above the peak
-    axes.set_title(f"Task {task_id}: your weights against the expected normal")
+    axes.set_ylabel("density")
+    ids = [found["task"].id for found in drawn]
+    axes.set_title(f"Your weights against the expected normal (Task{'s' if len(ids) > 1 else ''} {' and '.join(ids)})")
     axes.legend(loc="upper left", fontsize=8)
-    theirs = _std(centres, counts)
-    alt = (f"Histogram of the {total} weights your {function}({n_in}, {n_out}) returned, "
-           f"standard deviation about {theirs:.4f}, with the expected normal curve over it "
-           f"(mean 0, standard deviation sqrt(2/{n_in}) = {std:.4f}).")
+    normals = "; ".join(f"sqrt(2/{n_in}) = {math.sqrt(2 / n_in):.4f}" for n_in in expected)
+    alt = (f"Histogram of the weights your code returned, as densities, under the expected normal curve "
+           f"(mean 0, standard deviation {normals}): " + "; ".join(described) + ".")
     return plots.picture(drawing, alt, margins={**MARGINS, "bottom": 0.2})
 
 
@@ -101,7 +128,7 @@ def _std(centres: list[float], counts: list[int]) -> float:
 def pictures(record: StudentRecord) -> list[plots.Picture]:
     if not record.graded:
         return []
-    drawn = [matmul_ladder(record), *(init_histogram(record, task_id) for task_id in INIT_TASKS)]
+    drawn = [matmul_ladder(record), init_histogram(record)]
     return [picture for picture in drawn if picture is not None]
 
 
