@@ -283,3 +283,23 @@ def test_the_example_pages_as_chromium_renders_them(example, chromium, page, tmp
         assert "…" not in text and "Task 2.4: relu" in text
     else:
         assert feedback_pictures.HEADING in seen["text"]
+
+
+def test_malformed_measures_leave_the_picture_out_not_the_page():
+    record = _record("ada", [_task("1.6", speed_ratio=1.2),
+                             _task("2.3", weights_counts=[1, 2], weights_n_in=0, weights_low="x")])
+    drawn = feedback_pictures.pictures(record)
+    assert [picture.title for picture in drawn] == ["Your matmul against the reference's"]
+    assert feedback.render_html(record).count("<img ") == 1
+
+
+def test_a_class_run_embeds_the_pictures_its_workers_drew(monkeypatch, tmp_path):
+    """The file-writing process embeds what the worker drew and draws nothing itself."""
+    from autograder.classroom import run
+
+    record = _record("ada", [_task("1.6", speed_ratio=1.2), _task("1.7", speed_ratio=1.5)])
+    drawn = feedback_pictures.as_data(record)
+    monkeypatch.setattr(feedback_pictures, "pictures", lambda record: pytest.fail("drawn again"))
+    run.write_student(tmp_path, record, drawn)
+    page = (tmp_path / "students" / "ada" / feedback.HTML).read_text()
+    assert [html.unescape(alt) for alt in re.findall(r'<img alt="([^"]*)"', page)] == [drawn[0]["alt"]]

@@ -84,8 +84,9 @@ def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler
         if graded:
             runner = DaskCluster(scheduler) if executor == "dask" else LocalPool(jobs)
             for data in runner.run(graded):
+                pictures = data.pop("pictures", None)  # feedback.html's, drawn by the worker
                 record = StudentRecord.from_json(data)
-                records[record.student] = _finish(out, record, progress)
+                records[record.student] = _finish(out, record, progress, pictures)
     finally:
         progress.close()
     report = ClassReport(class_seed, [records[job.student] for job in work])
@@ -139,21 +140,22 @@ def read_record(out: Path, student: str) -> StudentRecord | None:
     return record if record.student == student else None
 
 
-def _finish(out: Path, record: StudentRecord, progress: ClassProgress) -> StudentRecord:
-    write_student(out, record)
+def _finish(out: Path, record: StudentRecord, progress: ClassProgress, pictures=None) -> StudentRecord:
+    write_student(out, record, pictures)
     progress.advance(record)
     return record
 
 
-def write_student(out: Path, record: StudentRecord) -> None:
-    """The student's folder, whole: filled beside its place, then renamed into it."""
+def write_student(out: Path, record: StudentRecord, pictures: list[dict] | None = None) -> None:
+    """The student's folder, whole: filled beside its place, then renamed into it.
+    ``pictures``: feedback.html's, drawn where the student was graded (else drawn here)."""
     started = time.perf_counter()
     final = student_folder(out, record.student)
     staging = files.staging_folder(final)
     try:
         (staging / gradescope.FILENAME).write_text(gradescope.render(record), encoding="utf-8")
         (staging / feedback.MARKDOWN).write_text(feedback.markdown(record), encoding="utf-8")
-        (staging / feedback.HTML).write_text(feedback.render_html(record), encoding="utf-8")
+        (staging / feedback.HTML).write_text(feedback.render_html(record, pictures), encoding="utf-8")
         (staging / junit.FILENAME).write_text(junit.render(record), encoding="utf-8")
         record.seconds["report"] = round(time.perf_counter() - started, 3)
         (staging / kit_json.FILENAME).write_text(kit_json.render(record), encoding="utf-8")

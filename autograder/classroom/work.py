@@ -45,6 +45,10 @@ def grade_job(job: Job) -> dict:
             record.error = GRADER_FAILED.format(reason=f"{type(exc).__name__}: {exc}{where}")
         data = as_handed_in(record.to_json(), root, job.source)
     data["seconds"]["total"] = round(time.perf_counter() - started, 3)
+    if record.graded:  # drawn here, in parallel, not one student after another where files are written
+        from autograder.outputs import feedback_pictures
+
+        data["pictures"] = feedback_pictures.as_data(StudentRecord.from_json(data))
     return data
 
 

@@ -81,7 +81,8 @@ def page(title: str, body: list[str], style: str = _STYLE) -> str:
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def render_html(record: StudentRecord) -> str:
+def render_html(record: StudentRecord, pictures: list[dict] | None = None) -> str:
+    """``pictures``: ``feedback_pictures.as_data``'s, drawn beforehand (else drawn here)."""
     escape = html.escape
     body = [f"<h1>Feedback for {escape(record.name)}</h1>"]
     if not record.graded:
@@ -99,7 +100,7 @@ def render_html(record: StudentRecord) -> str:
         where = f'<p class="small">Found at {escape(location(task))}.</p>' if location(task) else ""
         body.append(f'<section><h3 class="{escape(task.status)}">Task {escape(task.id)}: {escape(task.name)}</h3>'
                     f"{where}<pre>{escape(task.message)}</pre></section>")
-    body += feedback_pictures.section(record)
+    body += feedback_pictures.section(record, pictures)
     notes = [*getattr(record.result, "notes", []), *record.result.flags]
     if notes:
         body.append("<ul>" + "".join(f"<li>Note: {escape(note)}</li>" for note in notes) + "</ul>")

@@ -126,15 +126,32 @@ def _std(centres: list[float], counts: list[int]) -> float:
 
 
 def pictures(record: StudentRecord) -> list[plots.Picture]:
+    """What grading measured, drawn; a picture whose numbers are malformed (a results file
+    edited by hand, an older one) is left out, never the student's page."""
     if not record.graded:
         return []
-    drawn = [matmul_ladder(record), init_histogram(record)]
+    drawn = []
+    for draw in (matmul_ladder, init_histogram):
+        try:
+            drawn.append(draw(record))
+        except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+            continue
     return [picture for picture in drawn if picture is not None]
 
 
-def section(record: StudentRecord) -> list[str]:
-    """The feedback page's pictures, as HTML; nothing when grading measured none."""
-    drawn = pictures(record)
+def as_data(record: StudentRecord) -> list[dict]:
+    """The pictures as plain data (alt text and PNG bytes): a class run draws them in the
+    process that graded the student, in parallel, and the process writing the files only
+    embeds them."""
+    return [{"alt": picture.alt, "png": picture.png} for picture in pictures(record)]
+
+
+def section(record: StudentRecord, drawn: list[dict] | None = None) -> list[str]:
+    """The feedback page's pictures, as HTML (``drawn``: ``as_data``'s, else drawn here);
+    nothing when grading measured none."""
+    if drawn is None:
+        drawn = as_data(record)
     if not drawn:
         return []
-    return [f"<h2>{html.escape(HEADING)}</h2>", *(f"<p>{plots.html_image(picture, '')}</p>" for picture in drawn)]
+    return [f"<h2>{html.escape(HEADING)}</h2>",
+            *(f"<p>{plots.html_image(plots.Picture(item['png'], item['alt']), '')}</p>" for item in drawn)]
