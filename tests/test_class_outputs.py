@@ -236,8 +236,9 @@ def test_report_groups_failures_and_lists_rules_flags_and_ungraded(report):
     page = class_report.render(report, {"1.6": 5.0})
     assert page.count("data:image/png;base64,") == 3  # scores, pass rate, speed ratio
     groups = class_report.common_failures(report)
-    assert groups["2.8"] == [("mse is wrong: largest difference … at index (…, …).", ["bo", "cyd"])]
-    assert "2×" in page and "bo, cyd" in page
+    assert [(g.students, g.identical) for g in groups["2.8"]] == [(["bo", "cyd"], False)]  # 0.2 and 0.3 differ
+    assert groups["2.8"][0].example == report.records[1].result.tasks[1].message  # bo's, whole
+    assert "2 of 3 graded students</span> got messages like this one" in page and "bo, cyd" in page
     assert "patches torch" in page and ">rule<" in page
     assert "dee.zip: the zip member" in page
 

@@ -97,11 +97,27 @@ def check_test_near_zero(t):
             raise t.raised(call, reply["raised"])
 
 
+HISTOGRAM_BINS = 40
+
+
+def weights_histogram(got: torch.Tensor, n_in: int, n_out: int) -> dict:
+    """A small summary of the student's draw for their feedback's picture: counts over
+    ±4 standard deviations (the expected one or theirs, the wider), plain numbers only."""
+    values = got.detach().double().flatten()
+    values = values[values.isfinite()]
+    spread = 4 * max(math.sqrt(2 / n_in), float(values.std()) if values.numel() > 1 else 0.0)
+    counts = torch.histc(values.clamp(-spread, spread), bins=HISTOGRAM_BINS, min=-spread, max=spread)
+    return {"weights_n_in": n_in, "weights_n_out": n_out, "weights_low": -spread, "weights_high": spread,
+            "weights_counts": [int(count) for count in counts]}
+
+
 def check_init_statistics(t, function):
     for n_in, n_out in [(784, 50), (100, 300)]:
         got = t.call(function, n_in, n_out)["result"]
         again = t.call(function, n_in, n_out)["result"]
         t.expect_tensor(got, torch.empty(n_in, n_out), f"{function}({n_in}, {n_out})", values=False)
+        if "weights_counts" not in t.measures and got.is_floating_point() and got.numel() > 1:
+            t.measures.update(weights_histogram(got, n_in, n_out))
         n, target = got.numel(), math.sqrt(2 / n_in)
         mean, std = float(got.double().mean()), float(got.double().std())
         # NOTE: six standard errors of the sampling distribution: a correct init fails ~1e-9 of runs.

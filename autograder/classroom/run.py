@@ -109,8 +109,9 @@ def _run(found, out: Path, *, jobs, seed, task_ids, aliases, executor, scheduler
         if graded:
             runner = DaskCluster(scheduler) if executor == "dask" else LocalPool(jobs)
             for data in runner.run(graded):
+                pictures = data.pop("pictures", None)  # feedback.html's, drawn by the worker
                 record = StudentRecord.from_json(data)
-                records[record.student] = _finish(out, record, progress, shown.publish_hidden)
+                records[record.student] = _finish(out, record, progress, shown.publish_hidden, pictures)
     finally:
         progress.close()
     report = ClassReport(class_seed, [records[job.student] for job in work])
@@ -164,27 +165,33 @@ def read_record(out: Path, student: str) -> StudentRecord | None:
     return record if record.student == student else None
 
 
-def _finish(out: Path, record: StudentRecord, progress: ClassProgress, published: bool) -> StudentRecord:
-    write_student(out, record, published)
+def _finish(out: Path, record: StudentRecord, progress: ClassProgress, published: bool,
+            pictures: list[dict] | None = None) -> StudentRecord:
+    write_student(out, record, published, pictures=pictures)
     progress.advance(record)
     return record
 
 
-def student_files(record: StudentRecord, published: bool = False) -> dict[str, str]:
-    """What a student's folder holds (but ``grade.json``, the whole record): every text by name."""
-    return {gradescope.FILENAME: gradescope.render(record, published),
-            feedback.MARKDOWN: feedback.markdown(record, published),
-            feedback.HTML: feedback.render_html(record, published),
-            junit.FILENAME: junit.render(record, published)}
+def student_files(record: StudentRecord, published: bool = False, pictures: list[dict] | None = None,
+                  html: bool = True) -> dict[str, str]:
+    """What a student's folder holds (but ``grade.json``, the whole record): every text by name.
+    ``pictures``: feedback.html's, drawn where the student was graded (else drawn here)."""
+    texts = {gradescope.FILENAME: gradescope.render(record, published),
+             feedback.MARKDOWN: feedback.markdown(record, published),
+             junit.FILENAME: junit.render(record, published)}
+    if html:
+        texts[feedback.HTML] = feedback.render_html(record, published, pictures)
+    return texts
 
 
-def write_student(out: Path, record: StudentRecord, published: bool = False, timed: bool = True) -> None:
+def write_student(out: Path, record: StudentRecord, published: bool = False, timed: bool = True,
+                  pictures: list[dict] | None = None) -> None:
     """The student's folder, whole: filled beside its place, then renamed into it."""
     started = time.perf_counter()
     final = student_folder(out, record.student)
     staging = files.staging_folder(final)
     try:
-        for name, text in student_files(record, published).items():
+        for name, text in student_files(record, published, pictures).items():
             (staging / name).write_text(text, encoding="utf-8")
         if timed:
             record.seconds["report"] = round(time.perf_counter() - started, 3)
@@ -199,9 +206,11 @@ def write_student(out: Path, record: StudentRecord, published: bool = False, tim
 
 def refresh_student(out: Path, record: StudentRecord, published: bool) -> None:
     """A kept result's folder, written again (not graded again) when its files would read otherwise:
-    grades published since, or written by an older kit. Unchanged, it is left alone."""
+    grades published since, or written by an older kit. Unchanged, it is left alone. feedback.html
+    says what feedback.md says, with pictures drawn when the student was graded: the other files
+    tell (drawing every kept student's pictures again would cost a run 0.2 s a student)."""
     folder = student_folder(out, record.student)
-    for name, text in student_files(record, published).items():
+    for name, text in student_files(record, published, html=False).items():
         try:
             if (folder / name).read_text(encoding="utf-8") != text:
                 break

@@ -4,6 +4,8 @@ Runs in a worker (a local pool process or a Dask worker), never in the process t
 writes the class's outputs. The job's files are written to a folder of their own and
 graded exactly as ``autograder grade`` grades them alone, with the job's seed. Whatever
 goes wrong becomes a record with ``error`` set: one submission never stops the batch.
+The pictures of the student's ``feedback.html`` are drawn here too, beside the record, so
+that the process writing the class's files only embeds them.
 """
 from __future__ import annotations
 
@@ -44,6 +46,10 @@ def grade_job(job: Job) -> dict:
             record.result = None
             record.error = GRADER_FAILED.format(reason=f"{type(exc).__name__}: {exc}{where}")
         data = as_handed_in(record.to_json(), root, job.source)
+    if record.graded:  # drawn here, in parallel, not one student after another where files are written
+        from autograder.outputs import feedback_pictures
+
+        data["pictures"] = feedback_pictures.as_data(StudentRecord.from_json(data))
     data["seconds"]["total"] = round(time.perf_counter() - started, 3)
     return data
 

@@ -1,17 +1,21 @@
 """``report.html``: the instructor's page for a class run, one self-contained file.
 
-Scores, the plots (``plots``, embedded as base64 PNG), the most common failure messages
-per task (how many students, which ones), rule-breaking, speed failures and flags, and
-the students who could not be graded, and the pairs of similar submissions (``similarity``).
+Scores, the plots (``plots``, embedded as base64 PNG, each with alt text from its own
+numbers and, where a reader would want to hover, a table of them), the most common
+failures per task (messages grouped by what they say, one shown whole, with the students
+who got it), whole files that could not be read listed once, rule-breaking, speed
+failures and flags, the students who could not be graded, and the pairs of similar
+submissions (``similarity``).
 """
 from __future__ import annotations
 
-import base64
 import html
 import re
 from urllib.parse import quote
 from collections import defaultdict
+from dataclasses import dataclass, field
 
+from autograder import messages
 from autograder.classroom.passing import PassScore
 from autograder.classroom.record import ClassReport, StudentRecord, location
 from autograder.outputs import feedback, plots, similarity
@@ -21,41 +25,100 @@ from autograder.similarity.pairs import Similarity
 FILENAME = "report.html"
 _PREFIX = re.compile(r"^Task [\w.]+ \(.*?\): ")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w])")
-_EDIT = re.compile(r" Edit [^.]* in [^ ]+\.$")
+_EDIT_TAIL = re.compile(r"[^\n]* in [^\n]*\.")  # messages.EDIT, the last sentence of a message
+_NOTE = re.compile(r"\s*\bNote: .*$", re.DOTALL)  # what the finder noticed: differs from student to student
+_PLACE = re.compile(r"\((?:[^()]*\.(?:py|ipynb))?,? ?(?:cell|line) [^()]*\)")  # (l01_matmul.py, line 40)
+UNREADABLE = "could not be read"
+MISSING_FILE = messages.MISSING_LESSON.split("}", 1)[1].strip()  # "is missing from the submission"
+OUT_OF_TIME = messages.OUT_OF_TIME.split("{", 1)[0]
+SHOWN_GROUPS = 5  # per task; the others are folded under one line, whole
 RULE_CHECKS = {"rules"}
 SPEED_CHECKS = {"speed", "speed (work)", "speed (memory)", "speed (time)"}  # as speed.py and the checks name them
 
 _STYLE = feedback._STYLE.replace("max-width:60rem", "max-width:72rem") + """
 details{margin:.3rem 0}summary{cursor:pointer}.count{font-weight:bold}img{max-width:100%}
-.grid td:nth-child(n+2){text-align:right}"""
+.grid td:nth-child(n+2){text-align:right}.group{margin:.4rem 0 .8rem}.group p{margin:.2rem 0}"""
+
+
+def _body(message: str) -> str:
+    """The message without the task's name in front and the file to edit at the end."""
+    text = _PREFIX.sub("", message.strip())
+    head, edit, tail = text.rpartition(" Edit ")
+    return head.rstrip() if edit and _EDIT_TAIL.fullmatch(tail) else text
 
 
 def failure_pattern(message: str) -> str:
-    """A failure message with what differs between students taken out: numbers, the file to edit."""
-    text = _EDIT.sub("", _PREFIX.sub("", message.strip()))
-    return _NUMBER.sub("…", text)
+    """What a message says once what differs between students is taken out (numbers, places,
+    notes, the file to edit): the key failures are grouped by, never shown."""
+    text = _NOTE.sub("", _body(message))
+    return _NUMBER.sub("#", _PLACE.sub("(place)", text))
 
 
 def failed_check(task) -> str:
     return next((check.name for check in task.checks if not check.passed), "")
 
 
-def common_failures(report: ClassReport) -> dict[str, list[tuple[str, list[str]]]]:
-    """Task id -> [(pattern, students)], most common first."""
-    grouped: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+@dataclass
+class FailureGroup:
+    """Students whose messages for one task say the same thing; ``example`` is one of them, whole."""
+
+    pattern: str
+    example: str
+    students: list[str] = field(default_factory=list)
+    identical: bool = True  # every student got exactly ``example``
+
+
+@dataclass
+class FileProblem:
+    """One problem of a student's whole file (unreadable, missing) that failed several tasks."""
+
+    kind: str
+    student: str  # the name as handed in
+    message: str
+    task_ids: list[str]
+    folder: str = ""  # the student's folder in the results: unique where names are not
+
+
+def _file_kind(body: str) -> str:
+    """Which problem of a whole file the message reports, or "" for a task's own failure."""
+    if body.startswith("could not read "):  # reading.submission: not JSON, not UTF-8, ...
+        return UNREADABLE
+    if MISSING_FILE in body:
+        return "missing from the submission"
+    if body.startswith(OUT_OF_TIME):
+        return "out of time"
+    return ""
+
+
+def file_problems(report: ClassReport) -> list[FileProblem]:
+    """A file that could not be read, or is missing, or a time limit that ran out, fails every
+    task it holds with one message: listed once per student, not under each task."""
+    found = []
     for record in report.graded:
+        by_body: dict[str, list] = defaultdict(list)
         for task in record.result.tasks:
-            if task.status != PASSED:
-                grouped[task.id][failure_pattern(task.message)].append(record.name)
-    return {task_id: sorted(grouped[task_id].items(), key=lambda item: (-len(item[1]), item[0]))
+            if task.status != PASSED and _file_kind(_body(task.message)):
+                by_body[_body(task.message)].append(task)
+        found += [FileProblem(_file_kind(body), record.name, body, [t.id for t in tasks], record.student)
+                  for body, tasks in by_body.items()]
+    return sorted(found, key=lambda p: (p.kind != UNREADABLE, p.kind, p.student))
+
+
+def common_failures(report: ClassReport) -> dict[str, list[FailureGroup]]:
+    """Task id -> its failure groups, most students first; whole-file problems left out."""
+    whole_file = {(p.folder, task_id) for p in file_problems(report) for task_id in p.task_ids}
+    grouped: dict[str, dict[str, FailureGroup]] = defaultdict(dict)
+    for record in sorted(report.graded, key=lambda r: r.name):
+        for task in record.result.tasks:
+            if task.status == PASSED or (record.student, task.id) in whole_file:
+                continue
+            pattern = failure_pattern(task.message)
+            group = grouped[task.id].setdefault(pattern, FailureGroup(pattern, task.message))
+            if record.name not in group.students:
+                group.students.append(record.name)
+            group.identical = group.identical and task.message == group.example
+    return {task_id: sorted(grouped[task_id].values(), key=lambda g: (-len(g.students), g.pattern))
             for task_id in report.task_ids() if task_id in grouped}
-
-
-def _image(png: bytes | None, alternative: str) -> str:
-    if png is None:
-        return f"<p class=\"small\">{html.escape(alternative)}</p>"
-    encoded = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{html.escape(alternative)}" src="data:image/png;base64,{encoded}">'
 
 
 def _link(record: StudentRecord) -> str:
@@ -88,22 +151,59 @@ def _scores_table(report: ClassReport, pass_score: PassScore | None = None) -> l
                    "of the gradebook).</p>"]
 
 
+def _image(picture: plots.Picture | None, missing: str, table_summary: str = "") -> str:
+    """The plot with its alt text, and the numbers it draws in a table beside it."""
+    shown = plots.html_image(picture, missing)
+    return shown + (plots.html_table(picture.table, table_summary) if picture and table_summary else "")
+
+
+def _students(count: int, graded: int) -> str:
+    return f"{count} of {graded} graded student" + ("" if graded == 1 else "s")
+
+
+def _group(group: FailureGroup, graded: int) -> str:
+    said = "got this message" if group.identical else "got messages like this one (they differ in numbers or places)"
+    example = "" if group.identical else f" Shown as {html.escape(group.students[0])} got it."
+    return (f'<div class="group"><p><span class="count">{_students(len(group.students), graded)}</span> {said}: '
+            f"{', '.join(html.escape(s) for s in group.students)}.{example}</p>"
+            f"<pre>{html.escape(group.example)}</pre></div>")
+
+
+def _file_problems_section(problems: list[FileProblem]) -> list[str]:
+    if not problems:
+        return []
+    body = ["<h3>Problems of a whole file</h3>",
+            "<p class=\"small\">A file that could not be read or is missing (or a time limit that ran out) fails "
+            "every task it holds with one message: each is listed once here, not under each task.</p>"]
+    for problem in problems:
+        tasks = problem.task_ids
+        span = f"tasks {tasks[0]} to {tasks[-1]}" if len(tasks) > 2 else " and ".join(tasks)
+        body.append(f'<div class="group"><p><span class="count">{html.escape(problem.kind)}</span>: '
+                    f"{html.escape(problem.student)}, {len(tasks)} tasks ({html.escape(span)})</p>"
+                    f"<pre>{html.escape(problem.message)}</pre></div>")
+    return body
+
+
 def _failures_section(report: ClassReport) -> list[str]:
-    names = report.task_names()
+    names, graded = report.task_names(), len(report.graded)
     body = ["<h2>Most common failures per task</h2>"]
+    problems = file_problems(report)
     failures = common_failures(report)
-    if not failures:
+    if not failures and not problems:
         return body + ["<p>No task failed.</p>"]
+    body += _file_problems_section(problems)
     for task_id, groups in failures.items():
-        total = sum(len(students) for _, students in groups)
+        failing = len({student for group in groups for student in group.students})
+        elsewhere = sum(task_id in p.task_ids for p in problems)
+        more = f"; {elsewhere} more whose file is listed above" if elsewhere else ""
         body.append(f"<h3>Task {html.escape(task_id)}: {html.escape(names.get(task_id, ''))} "
-                    f"({total} of {len(report.graded)} students)</h3>")
-        for pattern, students in groups[:5]:
-            body.append(f"<details><summary><span class=\"count\">{len(students)}×</span> "
-                        f"{html.escape(pattern[:300])}</summary><p>{', '.join(html.escape(s) for s in students)}</p>"
-                        "</details>")
-        if len(groups) > 5:
-            body.append(f"<p class=\"small\">and {len(groups) - 5} other messages</p>")
+                    f"({_students(failing, graded)} did not pass{more})</h3>")
+        body += [_group(group, graded) for group in groups[:SHOWN_GROUPS]]
+        if len(groups) > SHOWN_GROUPS:
+            rest = groups[SHOWN_GROUPS:]
+            count = len({student for group in rest for student in group.students})
+            body.append(f"<details><summary>{len(rest)} other messages ({count} students)</summary>"
+                        + "".join(_group(group, graded) for group in rest) + "</details>")
     return body
 
 
@@ -145,11 +245,12 @@ def render(report: ClassReport, speed_limits: dict[str, float] | None = None,
         summary += f" {passing} of {len(report.records)} pass (pass score: {pass_score})."
     body = ["<h1>Class report</h1>", f"<p>{html.escape(summary)}</p>"]
     if graded:
-        body += ["<h2>Scores</h2>", _image(plots.score_distribution(report), "score distribution"),
-                 "<h2>Pass rate per task</h2>", _image(plots.pass_rate(report), "pass rate per task"),
+        body += ["<h2>Scores</h2>", _image(plots.score_distribution(report), ""),
+                 "<h2>Pass rate per task</h2>", _image(plots.pass_rate(report), "", "Pass rate per task, as a table"),
                  "<h2>Speed ratio per task</h2>",
                  _image(plots.speed_ratio(report, speed_limits or {}),
-                        "no speed ratio was measured (no reference solutions beside the grader)")]
+                        "No speed ratio was measured (no reference solutions beside the grader).",
+                        "Speed ratios per task, as a table")]
     body += _ungraded_section(report) + _conduct_section(report) + _failures_section(report)
     body += similarity.section(similar)  # "Similar submissions", when the run compared them
     body += ["<h2>Students</h2>", *_scores_table(report, pass_score)]

@@ -5,12 +5,14 @@ points, where it was found in the student's files), so that the rows add up to t
 then one section per row to fix with the grader's message, which already says what was
 expected, what came back and which function in which file to edit. A hidden check's
 message (the cases it tried) is withheld until grades are published (``published``).
+The HTML adds the pictures of what grading measured (``feedback_pictures``).
 """
 from __future__ import annotations
 
 import html
 
 from autograder.classroom.record import StudentRecord, location
+from autograder.outputs import feedback_pictures
 from autograder.results import ERROR, PASSED, Row, rows
 
 MARKDOWN = "feedback.md"
@@ -111,7 +113,7 @@ def markdown(record: StudentRecord, published: bool = False) -> str:
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
 .passed{color:#1a7f37}.failed{color:#b3261e}.error{color:#8e24aa}section{margin:1rem 0}
-pre{white-space:pre-wrap;background:#f6f6f6;padding:.6rem;border-radius:4px}.small{color:#666}"""
+pre{white-space:pre-wrap;background:#f6f6f6;padding:.6rem;border-radius:4px}.small{color:#666}img{max-width:100%}"""
 
 
 def page(title: str, body: list[str], style: str = _STYLE) -> str:
@@ -120,7 +122,8 @@ def page(title: str, body: list[str], style: str = _STYLE) -> str:
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def render_html(record: StudentRecord, published: bool = False) -> str:
+def render_html(record: StudentRecord, published: bool = False, pictures: list[dict] | None = None) -> str:
+    """``pictures``: ``feedback_pictures.as_data``'s, drawn beforehand (else drawn here)."""
     escape = html.escape
     body = [f"<h1>Feedback for {escape(record.name)}</h1>"]
     if not record.graded:
@@ -142,6 +145,7 @@ def render_html(record: StudentRecord, published: bool = False) -> str:
         kind = "Hidden check" if row.hidden else "Task"
         body.append(f'<section><h3 class="{escape(task.status)}">{kind} {escape(row.id)}: {escape(task.name)}</h3>'
                     f"{where}<pre>{escape(message(row, published))}</pre></section>")
+    body += feedback_pictures.section(record, pictures)
     notes = [*getattr(record.result, "notes", []), *record.result.flags]
     if notes:
         body.append("<ul>" + "".join(f"<li>Note: {escape(note)}</li>" for note in notes) + "</ul>")
