@@ -300,6 +300,6 @@ def test_a_class_run_embeds_the_pictures_its_workers_drew(monkeypatch, tmp_path)
     record = _record("ada", [_task("1.6", speed_ratio=1.2), _task("1.7", speed_ratio=1.5)])
     drawn = feedback_pictures.as_data(record)
     monkeypatch.setattr(feedback_pictures, "pictures", lambda record: pytest.fail("drawn again"))
-    run.write_student(tmp_path, record, drawn)
+    run.write_student(tmp_path, record, pictures=drawn)
     page = (tmp_path / "students" / "ada" / feedback.HTML).read_text()
     assert [html.unescape(alt) for alt in re.findall(r'<img alt="([^"]*)"', page)] == [drawn[0]["alt"]]
