@@ -140,8 +140,8 @@ def grade_task(task: Task, session: Session, seed: int, earlier: dict[str, TaskR
     except CheckFailed as failure:
         result.checks.append(CheckResult(failure.check, False, failure.message, failure.hint))
         result.status = FAILED
-        hint = " ".join(filter(None, [failure.hint, *dict.fromkeys(context.notes),
-                                      _undefined_note(failure.message, session, task)]))
+        hint = " ".join(map(_sentence, filter(None, [failure.hint, *dict.fromkeys(context.notes),
+                                                     _undefined_note(failure.message, session, task)])))
         result.message = _compose(task, failure.message, hint, loaded, earlier)
     except TaskError as error:
         result.status = ERROR
@@ -184,6 +184,12 @@ def _undefined_note(problem: str, session: Session, task: Task | None = None) ->
     return f"Note: {failures[0]}" if failures else ""
 
 
+def _sentence(text: str) -> str:
+    """A part of a message (a hint, a note) ended as a sentence, so the next reads as one."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _compose(task: Task, problem: str, hint: str, loaded: submission.Submission,
              earlier: dict[str, TaskResult] | None = None) -> str:
     parts = [f"Task {task.id} ({task.name}): {problem}."]
@@ -191,7 +197,7 @@ def _compose(task: Task, problem: str, hint: str, loaded: submission.Submission,
     if failed_dependencies:
         parts.append(messages.DEPENDS.format(task=", ".join(failed_dependencies)))
     if hint:
-        parts.append(hint)
+        parts.append(_sentence(hint))
     found = loaded.found.get(task.id)
     names = [found.renames.get(n, n) for n in task.names] if found else list(task.names)
     parts.append(messages.EDIT.format(names=", ".join(names), file=_display(loaded, task)))

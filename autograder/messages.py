@@ -18,7 +18,7 @@ OUT_OF_TIME = ("not graded: the submission's time limit of {limit:g} s ran out {
                "before this one was graded. Look there for a loop that runs too long")
 OUT_OF_TIME_IN_CELLS = "while its cells ran"
 OUT_OF_TIME_IN_TASK = "while Task {task} ({name}) was graded{where}"
-DEPENDS = "(this task builds on Task {task}, which fails: fix that first)"
+DEPENDS = "This task builds on Task {task}, which fails: fix that first."
 EDIT = "Edit {names} in {file}."
 
 HINTS = {

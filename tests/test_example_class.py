@@ -321,3 +321,13 @@ def test_the_similar_pairs_are_the_ones_the_readme_names(graded):
     listed = {name for pair in pairs for name in (pair["student_a"], pair["student_b"])}
     assert named == listed == {"chen", "eve", "mo_homework"}, (named, pairs)
     assert "Similar submissions" in (graded["out"] / "report.html").read_text()
+
+
+def test_every_message_reads_as_sentences(graded):
+    """A note or hint ends as a sentence before the next part ("... still ran. Edit he_init in ...")."""
+    unended = []
+    for name, student in graded["students"].items():
+        for task in student["record"]["result"]["tasks"]:
+            if re.search(r"(?<![.!?]) (Edit|Hint:|Note:|This task builds on) ", task["message"]):
+                unended.append(f"{name} {task['id']}: {task['message']}")
+    assert not unended, "\n".join(unended)
