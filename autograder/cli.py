@@ -168,7 +168,7 @@ def _grade_class(args) -> int:
                              pass_score=args.pass_score, publish_hidden=args.publish_hidden,
                              assignment=config_assignment_name(args.path))
     except (KeyboardInterrupt, RunInterrupted) as exc:
-        print(f"autograder grade: stopped ({exc or 'Ctrl-C'}); every student written so far is kept: "
+        print(f"autograder grade: stopped ({str(exc) or 'Ctrl-C'}); every student written so far is kept: "
               f"run the same command again to resume", file=sys.stderr)
         return 130 if isinstance(exc, KeyboardInterrupt) else 143
     console = Console(stderr=True)

@@ -364,6 +364,7 @@ def test_a_run_stopped_midway_leaves_no_process_and_resumes_whole(graded_class, 
         if how != "SIGKILL":  # stopped, not killed: it says so, and how to go on
             assert run.returncode == {"SIGTERM": 143, "SIGINT": 130}[how], said
             assert b"run the same command again to resume" in said
+            assert {"SIGTERM": b"stopped (stopped by SIGTERM)", "SIGINT": b"stopped (Ctrl-C)"}[how] in said, said
         stop.set()
         watcher.join()
         deadline = time.monotonic() + 10
