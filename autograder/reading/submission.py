@@ -424,23 +424,28 @@ def whole_module(submission: Submission, source_file: SourceFile | None = None) 
                             if source_file is None or f is source_file], type_ignores=[])
 
 
-def task_definitions(submission: Submission, task: Task) -> tuple[list[ast.stmt], ast.Module]:
-    """The statements that make up ``task``, and the stream's whole runnable module.
-
-    For the static rules check: the definitions ``locate`` found for the task (all of the
-    task's cell when it has metadata), and every definition of the stream for aliases.
-    """
-    found = submission.found.get(task.id)
-    definitions = []
+def task_statements(submission: Submission, task_id: str) -> list[tuple[Cell, ast.stmt]]:
+    """The statements graded as the task, each with its cell, in stream order: every statement
+    of the cells whose metadata names the task (a cell split in two keeps its metadata in both
+    halves), else the definitions ``locate`` found (a method of a class among them,
+    ``MatMul.three_loops``)."""
+    found = submission.found.get(task_id)
+    if found is None:
+        return []
+    if found.by_metadata:
+        return [(cell, statement) for _, cell, statement in _runnable_statements(submission)
+                if cell.metadata_task == task_id]
+    statements = []
     for _, cell, statement in _runnable_statements(submission):
-        if found is None:
-            break
-        if found.by_metadata:
-            if cell.metadata_task == task.id:
-                definitions.append(statement)
-        elif (cell.filename, statement.lineno) in found.definitions:
-            definitions.append(statement)
-        elif isinstance(statement, ast.ClassDef):  # a method graded as the task (``MatMul.three_loops``)
-            definitions += [item for item in statement.body
-                            if (cell.filename, getattr(item, "lineno", 0)) in found.definitions]
-    return definitions, whole_module(submission)
+        if (cell.filename, statement.lineno) in found.definitions:
+            statements.append((cell, statement))
+        elif isinstance(statement, ast.ClassDef):
+            statements += [(cell, item) for item in statement.body
+                           if (cell.filename, getattr(item, "lineno", 0)) in found.definitions]
+    return statements
+
+
+def task_definitions(submission: Submission, task: Task) -> tuple[list[ast.stmt], ast.Module]:
+    """The statements that make up ``task`` (``task_statements``), and the stream's whole
+    runnable module: for the static rules check, every definition of the stream for aliases."""
+    return [statement for _, statement in task_statements(submission, task.id)], whole_module(submission)

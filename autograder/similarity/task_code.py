@@ -1,10 +1,10 @@
 """Each student's code per task, read without running it, and the course's own code.
 
-A student's code for a task is what ``locate`` found for it, as the grader grades it: the
-task's definitions (a function, a class, a method of a class), or the statements of the
-task's cell where its metadata names it. So a notebook and a ``.py`` with the same code in
-other cells or another order give the same task code. A definition that only raises
-``NotImplementedError`` is the release's stub, and is left out.
+A student's code for a task is what the grader reads as the task
+(``submission.task_statements``): the task's definitions (a function, a class, a method of
+a class), or the statements of the cells whose metadata names it. So a notebook and a
+``.py`` with the same code in other cells or another order give the same task code. A
+definition that only raises ``NotImplementedError`` is the release's stub, and is left out.
 
 The course's own code never counts as shared: every cell of the kit's ``exercises/`` (the
 stubs and the code given around them) and of ``solutions/`` (the given code and the
@@ -119,52 +119,19 @@ def course_code(solutions: Path | None = None, exercises: Path | None = None,
     return CourseCode(frozenset(kgrams), library, sources, tuple(problems))
 
 
-def _statements(cell: reading.Cell) -> list[ast.stmt]:
-    if cell.syntax_error:
-        return []
-    try:
-        return cell_rules.runnable(cell_rules.parse(cell.source, cell.filename)).body
-    except (SyntaxError, ValueError):
-        return []
-
-
 def _first_line(node: ast.stmt) -> int:
     return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-
-
-def _definitions(loaded: reading.Submission, found, stream) -> list[tuple[reading.Cell, ast.stmt]]:
-    """The statements graded as the task, each with its cell, in stream order.
-    ``stream``: every cell with its runnable statements, parsed once per submission."""
-    if found.by_metadata:
-        cell = loaded.files[found.file_index].cells[found.cell_index]
-        return [(cell, s) for s in _statements(cell) if not isinstance(s, (ast.Import, ast.ImportFrom))]
-    chosen = []
-    for cell, statements in stream():
-        for statement in statements:
-            if (cell.filename, statement.lineno) in found.definitions:
-                chosen.append((cell, statement))
-            elif isinstance(statement, ast.ClassDef):  # a method graded as the task (``MatMul.three_loops``)
-                chosen += [(cell, item) for item in statement.body
-                           if (cell.filename, getattr(item, "lineno", 0)) in found.definitions]
-    return chosen
 
 
 def task_code(loaded: reading.Submission, library: frozenset[str] = frozenset()) -> dict[str, TaskCode]:
     """Task id -> the student's code for it, for every task found that is not a stub."""
     codes = {}
-    parsed: list = []
-
-    def stream():
-        if not parsed:
-            parsed.extend((cell, _statements(cell)) for _, cell in loaded.cells())
-        return parsed
-
     for task_id, found in loaded.found.items():
         lines: list[tuple[int, str]] = []
         tokens: list[tuple[str, int]] = []
         cells, starts = [], []
-        for cell, statement in _definitions(loaded, found, stream):
-            if finder.raises_not_implemented(statement):
+        for cell, statement in reading.task_statements(loaded, task_id):
+            if isinstance(statement, (ast.Import, ast.ImportFrom)) or finder.raises_not_implemented(statement):
                 continue
             if cells and cells[-1] is not cell:  # the task spans cells: say where each part is
                 lines.append((0, cell.location))
