@@ -183,22 +183,27 @@ def parse_aliases(entries) -> dict[str, dict[str, str]]:
 CONFIG = "autograder.toml"
 
 
-def _config(path) -> dict:
-    """The ``autograder.toml`` next to the submission or the class folder above it, if any."""
-    from pathlib import Path
-
+def read_config(file) -> dict:
+    """One ``autograder.toml``, parsed; ``ValueError`` names the file when it is not TOML."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{file.name}: {exc}") from None
+
+
+def _config(path) -> dict:
+    """The ``autograder.toml`` next to the submission or the class folder above it, if any."""
+    from pathlib import Path
+
     path = Path(path).resolve()
     folder = path if path.is_dir() else path.parent
     for candidate in (folder / CONFIG, folder.parent / CONFIG):
         if candidate.is_file():
-            try:
-                return tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise ValueError(f"{candidate.name}: {exc}") from None
+            return read_config(candidate)
     return {}
 
 

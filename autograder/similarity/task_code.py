@@ -23,11 +23,11 @@ from pathlib import Path
 
 from autograder.reading import cells as cell_rules
 from autograder.reading import finder
+from autograder.reading.locate import CONFIG, read_config
 from autograder.reading import submission as reading
 from autograder.similarity import fingerprints
 
 KIT = Path(__file__).resolve().parents[2]
-CONFIG = "autograder.toml"
 GIVEN_MISSING = "given code {path!r} (autograder.toml, [similarity] given) does not exist"
 GIVEN_NOT_PATHS = "[similarity] given in autograder.toml should be a list of paths, not {value!r}"
 
@@ -76,12 +76,10 @@ def given_paths(class_dir: Path) -> tuple[list[Path], list[str]]:
     if not config.is_file():
         return [], []
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        given = tomllib.loads(config.read_text(encoding="utf-8")).get("similarity", {}).get("given", [])
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError, AttributeError) as exc:
+        given = read_config(config).get("similarity", {}).get("given", [])
+    except ValueError as exc:  # not TOML: the message names the file
+        return [], [str(exc)]
+    except (OSError, UnicodeDecodeError, AttributeError) as exc:
         return [], [f"{CONFIG}: {exc}"]
     if isinstance(given, str):
         given = [given]
