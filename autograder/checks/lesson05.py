@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from autograder.checks import check
+from autograder.checks import check, lesson04
 from autograder.checks.training import number
 
 TOLERANCE = 1e-5
@@ -43,13 +43,12 @@ def shown(value) -> str:
 
 
 def staged(t, reply, function):
-    if reply["raised"]:
-        raised = reply["raised"]
-        if (raised.get("type") == "NotImplementedError" and "Task 5.1:" in str(raised.get("message"))
-                and t.task.id != "5.1"):
-            t.expect(False, "implemented", f"{function} goes through annealer, which is not implemented yet (Task 5.1)")
-        raise t.raised(f"{function} ({reply['stage']})", raised)
-    return reply
+    """Lesson 04's ``staged``, and a schedule that fails in the annealer stub says so."""
+    raised = reply["raised"] or {}
+    if (raised.get("type") == "NotImplementedError" and "Task 5.1:" in str(raised.get("message"))
+            and t.task.id != "5.1"):
+        t.expect(False, "implemented", f"{function} goes through annealer, which is not implemented yet (Task 5.1)")
+    return lesson04.staged(t, reply, function)
 
 
 def positions(t, count=6) -> list[float]:
